@@ -1,0 +1,56 @@
+"""Shared configuration bases for models: hyperparameters (config) versus run context (options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shoprec.types import EventType
+
+
+class BaseConfig(BaseModel):
+    """Base of every component config: unknown keys are errors, values are validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_event_weights() -> dict[str, float]:
+    """Default strength of each event type (purchase > add-to-cart > favourite > view)."""
+    return {
+        EventType.VIEW: 1.0,
+        EventType.CLICK: 1.0,
+        EventType.SEARCH: 0.5,
+        EventType.ADDTOCART: 3.0,
+        EventType.REMOVEFROMCART: 0.0,
+        EventType.FAVORITE: 2.0,
+        EventType.PURCHASE: 5.0,
+        EventType.REVIEW: 4.0,
+        EventType.RATING: 3.0,
+    }
+
+
+class WeightedConfig(BaseConfig):
+    """Config mixin for models that weight interactions by event type."""
+
+    event_weights: dict[str, float] = Field(default_factory=default_event_weights)
+    """Weight of each event type; types not listed weigh 1."""
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Run context for ``fit`` (not hyperparameters).
+
+    Attributes:
+        seed: Random seed; the same seed and data give the same model.
+        device: Torch device for models that use one (``"cpu"``, ``"cuda"``, ``"auto"``).
+        max_epochs: Cap on training epochs for iterative models (``None``: the config's own).
+        validation: Hold-out data the model may use for early stopping.
+        progress: Show progress bars.
+    """
+
+    seed: int = 0
+    device: str = "auto"
+    max_epochs: int | None = None
+    validation: object | None = None
+    progress: bool = False

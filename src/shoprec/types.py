@@ -1,0 +1,120 @@
+"""The currency passed between layers: ids, event types, column names, queries and candidates.
+
+This module imports nothing from shoprec and nothing heavy, so every layer can depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+ItemId: TypeAlias = str
+UserId: TypeAlias = str
+
+
+class EventType(StrEnum):
+    """What a shopper did with an item."""
+
+    VIEW = "view"
+    CLICK = "click"
+    ADDTOCART = "addtocart"
+    REMOVEFROMCART = "removefromcart"
+    PURCHASE = "purchase"
+    FAVORITE = "favorite"
+    REVIEW = "review"
+    RATING = "rating"
+    SEARCH = "search"
+
+
+#: Stable small integer per event type (used as a model input and in compact storage).
+EVENT_TYPE_CODES: dict[str, int] = {t.value: i for i, t in enumerate(EventType)}
+
+
+class Columns:
+    """Column names of the canonical event and item frames (the one place they are spelled)."""
+
+    USER = "user_id"
+    ITEM = "item_id"
+    EVENT_TYPE = "event_type"
+    TIMESTAMP = "timestamp"  # float seconds since the Unix epoch, UTC
+    VALUE = "value"
+    SESSION = "session_id"
+    CONTEXT = "context"  # JSON object as text
+
+    TITLE = "title"
+    DESCRIPTION = "description"
+    CATEGORY = "category"
+    BRAND = "brand"
+    PRICE = "price"
+    IN_STOCK = "in_stock"
+    ATTRIBUTES = "attributes"  # JSON object as text
+
+    EVENT_COLUMNS = (USER, ITEM, EVENT_TYPE, TIMESTAMP, VALUE, SESSION, CONTEXT)
+    ITEM_COLUMNS = (ITEM, TITLE, DESCRIPTION, CATEGORY, BRAND, PRICE, IN_STOCK, ATTRIBUTES)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One past action in a query's history (oldest first in a history)."""
+
+    item_id: ItemId
+    event_type: str = EventType.VIEW.value
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What a recommendation is asked for.
+
+    Live updates reach models only through the query (never by mutating a fitted model), so
+    the request right after an event already sees it.
+
+    Attributes:
+        user_id: The shopper, if known (``None`` for an anonymous session).
+        history: The shopper's recent actions, oldest first, including the live session.
+        context_items: Items on screen or in the cart that the result should relate to.
+        time: Request time (seconds since the epoch), for recency-aware models.
+    """
+
+    user_id: UserId | None = None
+    history: tuple[HistoryEvent, ...] = ()
+    context_items: tuple[ItemId, ...] = ()
+    time: float | None = None
+
+    @classmethod
+    def from_items(cls, items: list[ItemId] | tuple[ItemId, ...], **kwargs: Any) -> Query:
+        """Build an anonymous query whose history is ``items`` viewed in this order."""
+        return cls(history=tuple(HistoryEvent(i) for i in items), **kwargs)
+
+    @property
+    def history_items(self) -> tuple[ItemId, ...]:
+        """Item ids of the history, oldest first."""
+        return tuple(e.item_id for e in self.history)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Items with scores, best first once ranked; ``NaN`` means the scorer could not score it."""
+
+    item_ids: tuple[ItemId, ...]
+    scores: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def __post_init__(self) -> None:
+        if len(self.item_ids) != len(self.scores):
+            raise ValueError(
+                f"Candidates: {len(self.item_ids)} item ids but {len(self.scores)} scores"
+            )
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def top(self, k: int) -> Candidates:
+        """The ``k`` best-scored items (NaN scores dropped), highest first; ties by item order."""
+        scores = np.asarray(self.scores, dtype=np.float32)
+        valid = np.flatnonzero(~np.isnan(scores))
+        order = valid[np.argsort(-scores[valid], kind="stable")][:k]
+        return Candidates(tuple(self.item_ids[i] for i in order), scores[order])
