@@ -59,7 +59,9 @@ class ValidationError(DataError):
         self.problems = problems
         self.total = total if total is not None else len(problems)
         shown = "\n".join(f"  {p}" for p in problems)
-        more = f"\n  ... and {self.total - len(problems)} more" if self.total > len(problems) else ""
+        more = (
+            f"\n  ... and {self.total - len(problems)} more" if self.total > len(problems) else ""
+        )
         super().__init__(f"{self.total} invalid row(s); nothing was imported:\n{shown}{more}")
 
 
@@ -91,8 +93,6 @@ class MissingDependencyError(ShoprecError):
     """An optional dependency is missing; the message names the extra that provides it."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is required for this feature: pip install 'shoprec[{extra}]'"
-        )
+        super().__init__(f"{package} is required for this feature: pip install 'shoprec[{extra}]'")
         self.package = package
         self.extra = extra

@@ -1,11 +1,20 @@
-"""Data layer: interaction datasets, id vocabularies, sequences, splits, importers and the synthetic shop.
+"""Data layer: interaction datasets, id vocabularies, sequences, splits, loaders, synthetic shop.
 
 Owns everything about turning files into the canonical event/item frames. Must not import
 ``features``, ``models`` or anything above them.
 """
 
 from .interactions import EVENT_SCHEMA, ITEM_SCHEMA, Interactions, UserSequences, conform
-from .splits import EvalSet, Split, leave_one_out
+from .splits import (
+    SPLIT_PROTOCOLS,
+    EvalSet,
+    Split,
+    cold_item_split,
+    cold_user_split,
+    leave_one_out,
+    make_split,
+    temporal_split,
+)
 from .vocabulary import IdVocab
 
 __all__ = [
@@ -14,8 +23,13 @@ __all__ = [
     "ITEM_SCHEMA",
     "IdVocab",
     "Interactions",
+    "SPLIT_PROTOCOLS",
     "Split",
     "UserSequences",
+    "cold_item_split",
+    "cold_user_split",
     "conform",
     "leave_one_out",
+    "make_split",
+    "temporal_split",
 ]

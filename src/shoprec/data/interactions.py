@@ -48,7 +48,7 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
 
 @dataclass(frozen=True)
 class UserSequences:
-    """Every user's events in time order, packed CSR-style (user ``u`` owns ``offsets[u]:offsets[u+1]``).
+    """Every user's events in time order, CSR-packed (user ``u`` owns ``offsets[u]:offsets[u+1]``).
 
     Ties in timestamp keep the log's order, as the benchmark protocol requires.
     """
@@ -134,7 +134,9 @@ class Interactions:
         self.events = conform(events, EVENT_SCHEMA)
         if items is None:
             items = self.events.select(Columns.ITEM).unique(maintain_order=True)
-        self.items = conform(items, ITEM_SCHEMA).unique(Columns.ITEM, keep="last", maintain_order=True)
+        self.items = conform(items, ITEM_SCHEMA).unique(
+            Columns.ITEM, keep="last", maintain_order=True
+        )
         self.item_vocab = IdVocab(item_vocab.ids if item_vocab is not None else ())
         self.item_vocab.add(self.items[Columns.ITEM].to_list())
         self.item_vocab.add(self.events[Columns.ITEM].unique(maintain_order=True).to_list())
@@ -199,7 +201,7 @@ class Interactions:
         )
 
     def item_texts(self) -> list[str]:
-        """Text per item in vocabulary order: title, brand, category, description (what an encoder reads)."""
+        """Per-item text in vocab order: title, brand, category, description (encoder input)."""
         parts = [Columns.TITLE, Columns.BRAND, Columns.CATEGORY, Columns.DESCRIPTION]
         text = self.items.select(
             Columns.ITEM,

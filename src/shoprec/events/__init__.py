@@ -1,1 +1,35 @@
-"""Placeholder."""
+"""Events layer: event and item schemas, batch validation, the EventStore and the catalogue store.
+
+Owns what happens between an event (or a catalogue change) arriving and it being durably
+stored: the pydantic :class:`Event` / :class:`Item` models for single records, validation of
+whole batches (all or nothing), the :class:`EventStore` protocol with its SQLite (WAL, durable)
+and in-memory backends, and the :class:`Catalog` store. It builds on ``shoprec.types``,
+``shoprec.errors`` and ``shoprec.data`` (the canonical frame schemas) and must not import
+``features``, ``models`` or anything above them.
+"""
+
+from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
+from .memory_store import MemoryEventStore
+from .schema import Event, EventRow, Item, ItemRow, problems_from_pydantic
+from .sqlite_store import SQLiteEventStore
+from .store import SEQ, SEQ_EVENT_SCHEMA, EventStore
+from .validation import MAX_PROBLEMS_SHOWN, event_rows, item_rows
+
+__all__ = [
+    "MAX_PROBLEMS_SHOWN",
+    "SEQ",
+    "SEQ_EVENT_SCHEMA",
+    "Catalog",
+    "Event",
+    "EventRow",
+    "EventStore",
+    "Item",
+    "ItemRow",
+    "MemoryCatalog",
+    "MemoryEventStore",
+    "SQLiteCatalog",
+    "SQLiteEventStore",
+    "event_rows",
+    "item_rows",
+    "problems_from_pydantic",
+]

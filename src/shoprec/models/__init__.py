@@ -7,11 +7,18 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 from .base import BaseRecommender, Recommender, Scores, read_artifact_meta
 from .config import BaseConfig, FitOptions, WeightedConfig, default_event_weights
 from .registry import create_model, load_model, model_class, model_keys, register, register_lazy
+from .versions import ModelVersions
+
+# The Transformer imports torch: registered by name, imported on first use.
+register_lazy("sasrec", "shoprec.models.sasrec", "SASRec")
+register_lazy("sasrec-id", "shoprec.models.sasrec", "SASRec", item_repr="id")
+register_lazy("sasrec-text", "shoprec.models.sasrec", "SASRec", item_repr="text")
 
 __all__ = [
     "BaseConfig",
     "BaseRecommender",
     "FitOptions",
+    "ModelVersions",
     "Recommender",
     "Scores",
     "WeightedConfig",

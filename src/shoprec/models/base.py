@@ -1,4 +1,4 @@
-"""The Recommender protocol every model implements, and the base class that provides the shared parts.
+"""The Recommender protocol every model implements, and the base class with the shared parts.
 
 A model scores the *whole* catalogue for a batch of histories (``score_batch``); everything
 else (single queries, top-K with exclusions, similar items, artifacts) is built on that here,
@@ -96,7 +96,7 @@ class BaseRecommender(ABC):
         """Scores ``(B, n_items)`` over the whole catalogue; ``NaN`` where it cannot score."""
 
     def encode(self, query: Query) -> UserSequences:
-        """Turn a query into a one-row history in this model's item indices (unknown items dropped)."""
+        """A query as a one-row history in this model's item indices (unknown items dropped)."""
         pairs = [
             (idx, EVENT_TYPE_CODES.get(e.event_type, 0), e.timestamp or 0.0)
             for e in query.history
@@ -148,7 +148,7 @@ class BaseRecommender(ABC):
         """Restore what ``_extra_state`` returned."""
 
     def save(self, path: Path) -> None:
-        """Write ``config.json`` (schema version, key, config), the weights and the item vocabulary."""
+        """Write ``config.json`` (schema version, key, config), the weights and the item vocab."""
         self._require_fitted()
         path.mkdir(parents=True, exist_ok=True)
         meta = {

@@ -57,4 +57,3 @@ def load_model(path: Path) -> BaseRecommender:
     """Load any model artifact directory, dispatching on the key in its ``config.json``."""
     meta = read_artifact_meta(path)
     return model_class(meta["model"]).load(path)
-

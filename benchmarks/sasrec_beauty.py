@@ -1,0 +1,232 @@
+"""SASRec on Amazon Beauty: leave-one-out, full-catalogue ranking, seen items excluded.
+
+Protocol (../shared/BENCHMARK_PROTOCOL.md): per user the last event is the test target, the one
+before it the validation target. The model is fit on ``Split.train`` with early stopping on the
+validation NDCG@10; the best-validation weights then score ``Split.test`` histories, which
+include the validation item (the model reads it as input, it is never trained on it). Timing
+includes text encoding from a cold cache (a fresh temporary cache per run).
+
+Usage::
+
+    python benchmarks/sasrec_beauty.py --seeds 0 1 2 --item-repr fused
+    python benchmarks/sasrec_beauty.py --seeds 0 --set hidden=128 --set dropout=0.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from shoprec.data import EvalSet, Interactions, Split, leave_one_out
+from shoprec.models import FitOptions
+from shoprec.models.sasrec import SASRec, SASRecConfig
+from shoprec.types import Query
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon_beauty"
+
+
+def load_beauty(path: Path = DATA) -> Interactions:
+    """The Beauty events and catalogue as Interactions."""
+    events = pl.read_csv(
+        path / "events.csv.gz",
+        schema_overrides={"user_id": pl.String, "item_id": pl.String, "value": pl.Float64},
+    )
+    items = pl.read_csv(
+        path / "items.csv.gz",
+        schema_overrides={"item_id": pl.String, "brand": pl.String, "price": pl.Float64},
+    )
+    return Interactions(events, items)
+
+
+def evaluate(model: SASRec, cases: EvalSet, k: int = 10) -> dict[str, float]:
+    """HR@k and NDCG@k over the whole catalogue with each case's history items excluded."""
+    ndcg, hits = [], []
+    for start in range(0, len(cases), 1024):
+        part = cases.take(np.arange(start, min(start + 1024, len(cases))))
+        scores = model.score_batch(part.histories)
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+        for row in range(len(part)):
+            scores[row, part.histories.items_of(row)] = -np.inf
+        target = scores[np.arange(len(part)), part.targets]
+        rank = (scores > target[:, None]).sum(axis=1)
+        hit = (rank < k) & np.isfinite(target)
+        hits.append(hit)
+        ndcg.append(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0))
+    return {
+        f"hr@{k}": float(np.concatenate(hits).mean()),
+        f"ndcg@{k}": float(np.concatenate(ndcg).mean()),
+    }
+
+
+def parse_value(text: str) -> Any:
+    """A --set value as JSON when it parses (numbers, booleans), else the raw string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def latency_ms(model: SASRec, cases: EvalSet, n: int = 500) -> dict[str, float]:
+    """In-process ``recommend()`` latency for one history (top-10, seen excluded), p50 / p99."""
+    ids = model.item_vocab.ids
+    rng = np.random.default_rng(0)
+    queries = []
+    for row in rng.choice(len(cases), size=n, replace=False):
+        items = cases.histories.items_of(int(row))
+        queries.append(Query.from_items([ids[i] for i in items]))
+    for q in queries[:20]:  # warm-up
+        model.recommend(q, k=10)
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        model.recommend(q, k=10)
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50": round(float(np.percentile(times, 50)), 2),
+        "p99": round(float(np.percentile(times, 99)), 2),
+    }
+
+
+def withhold_items(split: Split, frac: float, seed: int) -> tuple[Split, dict[str, EvalSet]]:
+    """Cold-item protocol: drop a seeded ``frac`` of items from every training event.
+
+    Returns the split with the reduced training log (validation cases targeting a withheld item
+    dropped too) and the test cases grouped by target: ``cold`` (withheld) and ``warm``.
+    Histories keep withheld items: the model reads them through their text.
+    """
+    data = split.train
+    rng = np.random.default_rng(seed)
+    n_items = data.n_items
+    cold = np.zeros(n_items, dtype=bool)
+    cold[rng.choice(n_items, size=round(frac * n_items), replace=False)] = True
+    cold_ids = [data.item_vocab.ids[i] for i in np.flatnonzero(cold)]
+    train = data.with_events(data.events.filter(~pl.col("item_id").is_in(cold_ids)))
+    val = split.validation.take(np.flatnonzero(~cold[split.validation.targets]))
+    groups = {
+        "cold": split.test.take(np.flatnonzero(cold[split.test.targets])),
+        "warm": split.test.take(np.flatnonzero(~cold[split.test.targets])),
+    }
+    return Split(train, val, split.test_train, split.test), groups
+
+
+def run_seed(
+    split: Split,
+    config: SASRecConfig,
+    seed: int,
+    max_epochs: int | None,
+    refit: bool,
+    groups: dict[str, EvalSet] | None = None,
+) -> dict[str, Any]:
+    """Fit with early stopping, evaluate validation and test (and optionally the refit)."""
+    model = SASRec(config)
+    start = time.perf_counter()
+    model.fit(
+        split.train,
+        FitOptions(seed=seed, device="cpu", max_epochs=max_epochs, validation=split.validation),
+    )
+    fit_s = time.perf_counter() - start
+    hist = model.history
+    # Time to the best validation epoch: encoding + setup + the epochs up to the best one,
+    # validation included (the later epochs only confirm that it was the best).
+    to_best = fit_s - hist[-1]["elapsed"] + hist[model.best_epoch - 1]["elapsed"]
+    row: dict[str, Any] = {
+        "best_epoch": model.best_epoch,
+        "epochs": len(hist),
+        "fit_s": round(fit_s, 1),
+        "to_best_s": round(to_best, 1),
+        "epoch_s": round(float(np.median([r["seconds"] for r in hist])), 1),
+        "val": evaluate(model, split.validation),
+        "test": evaluate(model, split.test),
+        "recommend_ms": latency_ms(model, split.test),
+    }
+    for name, cases in (groups or {}).items():
+        row[f"test_{name}"] = evaluate(model, cases)
+        row[f"n_{name}"] = len(cases)
+    if refit:
+        # Protocol variant: refit on train + validation targets (Split.test_train) for the
+        # epoch count chosen on validation, then score the same test cases.
+        final = SASRec(config)
+        start = time.perf_counter()
+        final.fit(
+            split.test_train, FitOptions(seed=seed, device="cpu", max_epochs=model.best_epoch)
+        )
+        row["refit_s"] = round(time.perf_counter() - start, 1)
+        row["test_refit"] = evaluate(final, split.test)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--item-repr", choices=["id", "text", "fused"], default="fused")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--text-cache",
+        type=Path,
+        default=None,
+        help="reuse a cache (timing then excludes encoding)",
+    )
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="also refit on Split.test_train for the best epoch count",
+    )
+    parser.add_argument(
+        "--cold-items",
+        type=float,
+        default=0.0,
+        help="withhold this share of items from training; report cold vs warm test targets",
+    )
+    parser.add_argument("--log", type=Path, default=None, help="append one JSON line per seed")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    data = load_beauty()
+    split = leave_one_out(data)
+    overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    n_users = data.events["user_id"].n_unique()
+    print(
+        f"amazon_beauty: {n_users} users, {data.n_items} items, {data.n_events} events", flush=True
+    )
+    results = []
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = args.text_cache or Path(tmp)  # a fresh cache per seed: timing includes encoding
+            config = SASRecConfig(item_repr=args.item_repr, text_cache_dir=str(cache), **overrides)
+            row = {"seed": seed, "item_repr": args.item_repr, "overrides": overrides}
+            if args.cold_items > 0:
+                cold_split, groups = withhold_items(split, args.cold_items, seed)
+                row["cold_items"] = args.cold_items
+                row |= run_seed(cold_split, config, seed, args.max_epochs, False, groups)
+            else:
+                row |= run_seed(split, config, seed, args.max_epochs, args.refit)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        if args.log:
+            with args.log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+    for split_name in ("val", "test", "test_refit", "test_cold", "test_warm"):
+        for metric in ("ndcg@10", "hr@10"):
+            vals = [r[split_name][metric] for r in results if split_name in r]
+            if not vals:
+                continue
+            per_seed = ", ".join(f"{v:.4f}" for v in vals)
+            print(f"{split_name} {metric}: mean {np.mean(vals):.4f} (seeds: {per_seed})")
+
+
+if __name__ == "__main__":
+    main()

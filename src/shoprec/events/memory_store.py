@@ -1,0 +1,127 @@
+"""An in-process event store for tests and ephemeral use: same contract, nothing on disk."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Sequence
+
+import polars as pl
+
+from shoprec.data import EVENT_SCHEMA
+from shoprec.errors import StoreError
+from shoprec.types import UserId
+
+from .schema import Event, EventRow
+from .store import SEQ, SEQ_EVENT_SCHEMA, ClosingStore
+from .validation import event_rows
+
+# A stored event: its sequence number, then the EventRow values.
+_Stored = tuple[int, str, str, str, float, float | None, str | None, str | None]
+
+
+class MemoryEventStore(ClosingStore):
+    """An :class:`~shoprec.events.EventStore` kept in memory; lost when the process ends.
+
+    It validates and numbers events exactly like :class:`~shoprec.events.SQLiteEventStore`,
+    so code tested against it behaves the same on the durable store. "Acknowledged" here
+    means only that the batch is visible to readers.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: list[_Stored] = []  # seq order
+        self._by_user: dict[UserId, list[_Stored]] = {}  # first-event order, then seq order
+        self._last_seq = 0
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("memory event store: the store is closed")
+
+    def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
+        """Validate and store a batch atomically (see ``EventStore.append``)."""
+        rows = event_rows(events, now=time.time())
+        with self._lock:
+            self._check_open()
+            for row in rows:
+                self._last_seq += 1
+                stored = (self._last_seq, *row)
+                self._log.append(stored)
+                self._by_user.setdefault(row[0], []).append(stored)
+            return self._last_seq
+
+    def latest(self, user_id: UserId, n: int) -> list[Event]:
+        """The user's ``n`` most recently appended events, oldest first."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        with self._lock:
+            self._check_open()
+            history = self._by_user.get(user_id, [])
+            recent = history[len(history) - n :] if n else []
+        return [Event.from_row(_row(stored)) for stored in recent]
+
+    def range(self, start: float, end: float) -> pl.DataFrame:
+        """Events with ``start <= timestamp < end``, ordered by timestamp then ``seq``."""
+        with self._lock:
+            self._check_open()
+            hits = [s for s in self._log if start <= s[4] < end]
+        hits.sort(key=lambda s: (s[4], s[0]))
+        return pl.DataFrame([_row(s) for s in hits], schema=EVENT_SCHEMA, orient="row")
+
+    def since(self, seq: int, limit: int | None = None) -> pl.DataFrame:
+        """Events after sequence number ``seq``, in order, with a ``seq`` column."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        with self._lock:
+            self._check_open()
+            first = bisect.bisect_right(self._log, seq, key=lambda s: s[0])
+            stop = len(self._log) if limit is None else first + limit
+            tail = self._log[first:stop]
+        return pl.DataFrame(tail, schema=SEQ_EVENT_SCHEMA, orient="row")
+
+    def frame(self) -> pl.DataFrame:
+        """The whole log in append order (``EVENT_SCHEMA``)."""
+        with self._lock:
+            self._check_open()
+            log = list(self._log)
+        return pl.DataFrame(log, schema=SEQ_EVENT_SCHEMA, orient="row").drop(SEQ)
+
+    def count(self) -> int:
+        """Number of stored events."""
+        with self._lock:
+            self._check_open()
+            return len(self._log)
+
+    def last_seq(self) -> int:
+        """The highest sequence number ever assigned (0 for a new store)."""
+        with self._lock:
+            self._check_open()
+            return self._last_seq
+
+    def users(self) -> list[UserId]:
+        """Users with stored events, in order of their first stored event."""
+        with self._lock:
+            self._check_open()
+            return list(self._by_user)
+
+    def forget_user(self, user_id: UserId) -> int:
+        """Delete every event of ``user_id`` and return how many were deleted."""
+        with self._lock:
+            self._check_open()
+            forgotten = self._by_user.pop(user_id, [])
+            if forgotten:
+                self._log = [s for s in self._log if s[1] != user_id]
+            return len(forgotten)
+
+    def close(self) -> None:
+        """Drop the stored events; later calls raise :class:`StoreError`. Idempotent."""
+        with self._lock:
+            self._closed = True
+            self._log.clear()
+            self._by_user.clear()
+
+
+def _row(stored: _Stored) -> EventRow:
+    return stored[1:]

@@ -1,0 +1,197 @@
+"""Pydantic models of one event and one catalogue item as they arrive over an API, and their rows.
+
+A row is the model's values in canonical column order (``EVENT_SCHEMA`` / ``ITEM_SCHEMA``) with
+the free-form dict stored as JSON text: the form both stores keep and the training frame has.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from shoprec.errors import Problem, ValidationError
+from shoprec.types import EventType
+
+#: An event in ``EVENT_SCHEMA`` column order (context as JSON text or ``None``).
+EventRow: TypeAlias = tuple[str, str, str, float, float | None, str | None, str | None]
+#: An item in ``ITEM_SCHEMA`` column order (attributes as JSON text or ``None``).
+ItemRow: TypeAlias = tuple[
+    str, str | None, str | None, str | None, str | None, float | None, bool, str | None
+]
+
+_Id = Annotated[str, Field(min_length=1)]
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+# Ids often arrive as JSON numbers (e.g. SKU 1234); they are stored as text either way.
+_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+def _dump_json(value: Mapping[str, Any]) -> str | None:
+    """Compact JSON text of a non-empty mapping; ``None`` for an empty one (stored as NULL)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) if value else None
+
+
+def _load_json(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def problems_from_pydantic(
+    error: PydanticValidationError, source: str, line: int | None = None
+) -> list[Problem]:
+    """Turn a pydantic validation error into shoprec problems, one per failing field.
+
+    Args:
+        error: The error pydantic raised.
+        source: What was being validated (e.g. ``"event batch"``), shown first in messages.
+        line: Row or line of the input, if it has one.
+
+    Returns:
+        One :class:`~shoprec.errors.Problem` per error, its field the dotted pydantic location.
+    """
+    return [
+        Problem(source, line, ".".join(str(part) for part in e["loc"]) or None, e["msg"])
+        for e in error.errors(include_url=False)
+    ]
+
+
+class Event(BaseModel):
+    """One thing a shopper did with an item, as it arrives over the API."""
+
+    model_config = _MODEL_CONFIG
+
+    user_id: _Id
+    """The shopper."""
+    item_id: _Id
+    """The item acted on."""
+    event_type: EventType
+    """What the shopper did (``view``, ``addtocart``, ``purchase``, ...)."""
+    timestamp: _Finite = Field(default_factory=time.time)
+    """Seconds since the Unix epoch (UTC); an ISO 8601 date-time is accepted. Defaults to now."""
+    value: _Finite | None = None
+    """A number the event carries: rating, quantity or amount."""
+    session_id: str | None = None
+    """The browsing session, when the client tracks one."""
+    context: dict[str, JsonValue] = Field(default_factory=dict)
+    """Free-form request context (page, device, search query); stored as JSON text."""
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_seconds(cls, value: object) -> object:
+        """Accept a datetime or an ISO 8601 string as well as epoch seconds (naive means UTC)."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                try:
+                    value = datetime.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(
+                        "expected seconds since the epoch or an ISO 8601 date-time"
+                    ) from None
+        if isinstance(value, datetime):
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            return aware.timestamp()
+        return value
+
+    def to_row(self) -> EventRow:
+        """The event's values in ``EVENT_SCHEMA`` order."""
+        return (
+            self.user_id,
+            self.item_id,
+            self.event_type.value,
+            self.timestamp,
+            self.value,
+            self.session_id,
+            _dump_json(self.context),
+        )
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> Event:
+        """Rebuild an event from a row written by :meth:`to_row` (or a store)."""
+        user_id, item_id, event_type, timestamp, value, session_id, context = row
+        return cls(
+            user_id=user_id,
+            item_id=item_id,
+            event_type=EventType(event_type),
+            timestamp=timestamp,
+            value=value,
+            session_id=session_id,
+            context=_load_json(context),
+        )
+
+
+class Item(BaseModel):
+    """One catalogue item, as it arrives over the API or from a catalogue feed."""
+
+    model_config = _MODEL_CONFIG
+
+    item_id: _Id
+    """The item's id (SKU)."""
+    title: str | None = None
+    """Display name."""
+    description: str | None = None
+    """Long text; read by text encoders."""
+    category: str | None = None
+    """Category path or name."""
+    brand: str | None = None
+    """Brand or maker."""
+    price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """Current price (non-negative), when known."""
+    in_stock: bool = True
+    """Whether it can be bought now; serving filters out items that cannot."""
+    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    """Other attributes (size, colour, ...); stored as JSON text."""
+
+    def to_row(self) -> ItemRow:
+        """The item's values in ``ITEM_SCHEMA`` order."""
+        return (
+            self.item_id,
+            self.title,
+            self.description,
+            self.category,
+            self.brand,
+            self.price,
+            self.in_stock,
+            _dump_json(self.attributes),
+        )
+
+    @classmethod
+    def from_row(cls, row: ItemRow) -> Item:
+        """Rebuild an item from a row written by :meth:`to_row` (or a store)."""
+        item_id, title, description, category, brand, price, in_stock, attributes = row
+        return cls(
+            item_id=item_id,
+            title=title,
+            description=description,
+            category=category,
+            brand=brand,
+            price=price,
+            in_stock=bool(in_stock),
+            attributes=_load_json(attributes),
+        )
+
+    def patched(self, changes: Mapping[str, Any]) -> Item:
+        """A copy with ``changes`` applied and the whole item validated again.
+
+        Args:
+            changes: Field names and their new values, e.g. ``{"in_stock": False}``.
+
+        Returns:
+            The changed item.
+
+        Raises:
+            ValidationError: A field is unknown, a value is invalid, or ``item_id`` would change.
+        """
+        source = f"patch of item {self.item_id!r}"
+        if changes.get("item_id", self.item_id) != self.item_id:
+            raise ValidationError([Problem(source, None, "item_id", "an item's id cannot change")])
+        try:
+            return Item.model_validate({**self.model_dump(), **changes})
+        except PydanticValidationError as error:
+            raise ValidationError(problems_from_pydantic(error, source)) from None

@@ -1,0 +1,175 @@
+"""The embedded durable event store: one SQLite file in WAL mode, batches group-committed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from shoprec.data import EVENT_SCHEMA
+from shoprec.errors import StoreError
+from shoprec.types import UserId
+
+from .database import Database
+from .schema import Event, EventRow
+from .store import SEQ_EVENT_SCHEMA, ClosingStore
+from .validation import event_rows
+
+# AUTOINCREMENT: sequence numbers are never reused, even after the newest events are deleted,
+# so a reader tailing with since(seq) never mistakes a new event for one it has seen.
+_DDL = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    value REAL,
+    session_id TEXT,
+    context TEXT
+);
+CREATE INDEX IF NOT EXISTS events_user_seq ON events (user_id, seq);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp)
+"""
+_COLUMNS = ", ".join(EVENT_SCHEMA)
+_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_SCHEMA))})"
+_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+
+
+@dataclass
+class _Pending:
+    """A validated batch waiting for a commit, and what became of it."""
+
+    rows: list[EventRow]
+    done: bool = False
+    last_seq: int = 0
+    error: BaseException | None = None
+
+
+class SQLiteEventStore(ClosingStore):
+    """An :class:`~shoprec.events.EventStore` in one SQLite file: durable, thread-safe, embedded.
+
+    :meth:`append` returns after SQLite has fsynced the write-ahead log (``synchronous=FULL``),
+    so an acknowledged batch survives a crash. Batches appended by several threads while a
+    commit is in flight share the next transaction and its one fsync (group commit); each
+    batch stays atomic and gets consecutive sequence numbers. Several processes may open the
+    same file; writes are serialised by SQLite's lock. The catalogue
+    (:class:`~shoprec.events.SQLiteCatalog`) may live in the same file.
+
+    Args:
+        path: The database file; created if missing.
+
+    Raises:
+        StoreError: The file cannot be opened as a shoprec store.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._db = Database(path, _DDL)
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._db.path
+
+    def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
+        """Validate and durably store a batch atomically (see ``EventStore.append``)."""
+        pending = _Pending(event_rows(events, now=time.time()))
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._commit_lock:
+            # Whoever gets the lock commits everything queued so far; a batch queued while an
+            # earlier commit was fsyncing may already be done by the time its thread gets here.
+            if not pending.done:
+                self._commit_queued()
+        if pending.error is not None:
+            raise StoreError(f"{self.path}: append failed: {pending.error}") from pending.error
+        return pending.last_seq
+
+    def _commit_queued(self) -> None:
+        """Write every queued batch in one transaction and record each batch's outcome."""
+        with self._queue_lock:
+            group, self._queue = self._queue, []
+        try:
+            with self._db.transaction() as conn:
+                for pending in group:
+                    if pending.rows:
+                        conn.executemany(_INSERT, pending.rows)
+                    found = conn.execute(_LAST_SEQ).fetchone()
+                    pending.last_seq = int(found[0]) if found else 0
+        except BaseException as error:
+            for pending in group:
+                pending.error = error
+            raise
+        finally:
+            for pending in group:
+                pending.done = True
+
+    def latest(self, user_id: UserId, n: int) -> list[Event]:
+        """The user's ``n`` most recently appended events, oldest first."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM events WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
+            (user_id, n),
+        )
+        return [Event.from_row(row) for row in reversed(rows)]
+
+    def range(self, start: float, end: float) -> pl.DataFrame:
+        """Events with ``start <= timestamp < end``, ordered by timestamp then ``seq``."""
+        return self._db.query_frame(
+            f"SELECT {_COLUMNS} FROM events WHERE timestamp >= ? AND timestamp < ? "
+            "ORDER BY timestamp, seq",
+            (start, end),
+            EVENT_SCHEMA,
+        )
+
+    def since(self, seq: int, limit: int | None = None) -> pl.DataFrame:
+        """Events after sequence number ``seq``, in order, with a ``seq`` column."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        return self._db.query_frame(
+            f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, -1 if limit is None else limit),  # LIMIT -1: no limit
+            SEQ_EVENT_SCHEMA,
+        )
+
+    def frame(self) -> pl.DataFrame:
+        """The whole log in append order (``EVENT_SCHEMA``)."""
+        return self._db.query_frame(f"SELECT {_COLUMNS} FROM events ORDER BY seq", (), EVENT_SCHEMA)
+
+    def count(self) -> int:
+        """Number of stored events."""
+        return int(self._db.query("SELECT COUNT(*) FROM events")[0][0])
+
+    def last_seq(self) -> int:
+        """The highest sequence number ever assigned (0 for a new store)."""
+        found = self._db.query(_LAST_SEQ)
+        return int(found[0][0]) if found else 0
+
+    def users(self) -> list[UserId]:
+        """Users with stored events, in order of their first stored event."""
+        rows = self._db.query("SELECT user_id FROM events GROUP BY user_id ORDER BY MIN(seq)")
+        return [row[0] for row in rows]
+
+    def forget_user(self, user_id: UserId) -> int:
+        """Delete every event of ``user_id`` and return how many were deleted.
+
+        The rows are overwritten in the database file (``secure_delete``) and the write-ahead
+        log is checkpointed so their old pages leave it too (once no reader holds them).
+        """
+        with self._db.transaction() as conn:
+            deleted = conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+        if deleted:
+            self._db.checkpoint()
+        return int(deleted)
+
+    def close(self) -> None:
+        """Close the database connections. Idempotent."""
+        self._db.close()

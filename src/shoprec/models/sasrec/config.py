@@ -1,0 +1,107 @@
+"""Hyperparameters of the SASRec-family Transformer (declared once, here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from shoprec.models.config import BaseConfig
+
+ItemRepr = Literal["id", "text", "fused"]
+Loss = Literal["softmax", "sampled"]
+
+
+class SASRecConfig(BaseConfig):
+    """Configuration of :class:`~shoprec.models.sasrec.SASRec`.
+
+    Defaults are the values chosen on the Amazon Beauty validation target (see
+    ``docs/benchmarks.md``).
+    """
+
+    item_repr: ItemRepr = "fused"
+    """How items are represented: ``"id"`` (learned embedding per item), ``"text"`` (learned
+    projection of the frozen text embedding) or ``"fused"`` (their sum). With text, items never
+    seen in training are represented from their text alone."""
+
+    hidden: int = Field(64, ge=8)
+    """Width of item representations and of the Transformer."""
+
+    n_layers: int = Field(2, ge=1)
+    """Number of Transformer blocks."""
+
+    n_heads: int = Field(1, ge=1)
+    """Attention heads per block (must divide ``hidden``)."""
+
+    ffn_mult: int = Field(1, ge=1)
+    """Feed-forward width as a multiple of ``hidden``."""
+
+    max_len: int = Field(50, ge=2)
+    """Number of latest events the model reads (longer histories keep their tail)."""
+
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    """Dropout inside the Transformer blocks (attention and feed-forward)."""
+
+    emb_dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    """Dropout on the input embeddings (item + position + event type + time gap)."""
+
+    text_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    """Dropout on the frozen text vector before its projection (regularises the projection)."""
+
+    id_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    """Fused model: share of items whose ID vector is dropped in each training batch, so the
+    model also learns to score items from text alone (as it must for cold items)."""
+
+    use_event_type: bool = True
+    """Add an embedding of each event's type (view, cart, purchase, ...) to its input."""
+
+    time_gap_buckets: int = Field(0, ge=0)
+    """Buckets of the log-scaled time since the previous event, added to the input; 0 = off."""
+
+    loss: Loss = "softmax"
+    """``"softmax"``: cross-entropy over the whole catalogue; ``"sampled"``: over the target plus
+    ``n_negatives`` popularity-sampled items with log-Q correction (large catalogues)."""
+
+    n_negatives: int = Field(1024, ge=1)
+    """Negatives per batch for the sampled softmax (shared across the batch)."""
+
+    lr: float = Field(1e-3, gt=0.0)
+    """AdamW learning rate."""
+
+    weight_decay: float = Field(0.0, ge=0.0)
+    """AdamW weight decay (applied to matrices, not to biases, norms or embeddings)."""
+
+    batch_size: int = Field(128, ge=1)
+    """Sequences per training batch."""
+
+    max_epochs: int = Field(200, ge=1)
+    """Cap on training epochs (``FitOptions.max_epochs`` overrides it)."""
+
+    patience: int = Field(5, ge=1)
+    """Stop after this many epochs without a better validation NDCG@10."""
+
+    text_encoder: str = "all-MiniLM-L6-v2"
+    """Text encoder spec: ``"all-MiniLM-L6-v2"`` (bundled weights), a sentence-transformers model
+    directory, or ``"hashing-<dim>"`` (tests). Unused when ``item_repr="id"``."""
+
+    text_cache_dir: str | None = None
+    """Folder of the on-disk text-embedding cache; ``None`` disables it."""
+
+    text_batch_size: int = Field(64, ge=1)
+    """Batch size of the text encoder."""
+
+    @model_validator(mode="after")
+    def _check_heads(self) -> SASRecConfig:
+        if self.hidden % self.n_heads:
+            raise ValueError(f"hidden={self.hidden} is not divisible by n_heads={self.n_heads}")
+        return self
+
+    @property
+    def uses_text(self) -> bool:
+        """Whether items carry a text embedding."""
+        return self.item_repr != "id"
+
+    @property
+    def uses_id(self) -> bool:
+        """Whether items carry an ID embedding."""
+        return self.item_repr != "text"

@@ -1,0 +1,163 @@
+"""The Transformer itself: item representations, causal self-attention blocks, next-item head.
+
+Pure ``nn.Module`` code in the nanoGPT style: no I/O, no data handling, shapes in comments
+(``B`` histories, ``T`` positions, ``D`` hidden width, ``N`` catalogue items, ``X`` text width).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the conventional alias
+from torch import nn
+
+from shoprec.types import EVENT_TYPE_CODES
+
+from .config import SASRecConfig
+
+#: Event type embedding rows: one per known type plus padding (row 0).
+N_EVENT_TYPES = len(EVENT_TYPE_CODES) + 1
+
+
+class ItemTable(nn.Module):
+    """Representation of every catalogue item, ``(N, D)``.
+
+    ``fused`` = ID embedding + linear projection of the frozen text embedding. Items never seen in
+    training have ``known = 0``: their ID row is masked to zero (it could only be noise), so they
+    are represented by their text alone and receive no ID gradient.
+    """
+
+    def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.hidden = cfg.hidden
+        self.id_emb = nn.Parameter(torch.zeros(n_items, cfg.hidden)) if cfg.uses_id else None
+        self.text_proj = nn.Linear(text_dim, cfg.hidden) if cfg.uses_text else None
+        self.text_drop = nn.Dropout(cfg.text_dropout)
+        self.id_dropout = cfg.id_dropout if cfg.item_repr == "fused" else 0.0
+        self.text: torch.Tensor
+        self.known: torch.Tensor
+        self.register_buffer("text", torch.zeros(n_items, text_dim if cfg.uses_text else 0))
+        self.register_buffer("known", torch.ones(n_items))
+        if self.id_emb is not None:
+            nn.init.normal_(self.id_emb, std=1.0 / math.sqrt(cfg.hidden))
+
+    @property
+    def n_items(self) -> int:
+        """Number of items ``N``."""
+        return int(self.known.shape[0])
+
+    def forward(self) -> torch.Tensor:
+        """All item vectors, ``(N, D)``."""
+        out = torch.zeros(self.n_items, self.hidden, device=self.known.device)
+        if self.id_emb is not None:
+            keep = self.known  # (N,)
+            if self.training and self.id_dropout > 0:
+                # Some items train from their text alone, as cold items will have to serve.
+                keep = keep * (torch.rand_like(keep) >= self.id_dropout)
+            out = out + self.id_emb * keep[:, None]  # (N, D)
+        if self.text_proj is not None:
+            out = out + self.text_proj(self.text_drop(self.text))  # (N, X) -> (N, D)
+        return out
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where each position sees only itself and older positions."""
+
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.dropout = cfg.dropout
+        self.qkv = nn.Linear(cfg.hidden, 3 * cfg.hidden)
+        self.proj = nn.Linear(cfg.hidden, cfg.hidden)
+        self.resid_drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``x`` ``(B, T, D)``; ``mask`` ``(B, 1, T, T)`` True = may attend, ``None`` = causal."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)  # 3 x (B, T, D)
+        q, k, v = (z.view(b, t, self.n_heads, d // self.n_heads).transpose(1, 2) for z in (q, k, v))
+        p = self.dropout if self.training else 0.0
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).reshape(b, t, d)  # (B, H, T, D/H) -> (B, T, D)
+        return self.resid_drop(self.proj(y))  # type: ignore[no-any-return]
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: attention then feed-forward, each with a residual."""
+
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.hidden)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.hidden)
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.hidden, cfg.ffn_mult * cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.ffn_mult * cfg.hidden, cfg.hidden),
+            nn.Dropout(cfg.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``(B, T, D) -> (B, T, D)``."""
+        x = x + self.attn(self.ln1(x), mask)
+        return x + self.mlp(self.ln2(x))  # type: ignore[no-any-return]
+
+
+class SASRecNet(nn.Module):
+    """The SASRec network: one hidden state per position of a left-padded history.
+
+    The state at the last position, dotted with the item table (weight tying), scores every item
+    as the next one.
+    """
+
+    def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.items = ItemTable(n_items, text_dim, cfg)
+        # Positions count back from the newest event (0 = newest), so they mean the same thing
+        # however much left padding a batch carries.
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden)
+        self.type_emb = nn.Embedding(N_EVENT_TYPES, cfg.hidden) if cfg.use_event_type else None
+        self.gap_emb = (
+            nn.Embedding(cfg.time_gap_buckets, cfg.hidden) if cfg.time_gap_buckets > 1 else None
+        )
+        self.drop = nn.Dropout(cfg.emb_dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.hidden)
+        for emb in (self.pos_emb, self.type_emb, self.gap_emb):
+            if emb is not None:
+                nn.init.normal_(emb.weight, std=0.02)
+
+    def forward(
+        self, table: torch.Tensor, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor
+    ) -> torch.Tensor:
+        """Hidden states ``(B, T, D)``.
+
+        Args:
+            table: Item vectors ``(N, D)`` from ``self.items()`` (computed once per batch).
+            items: ``(B, T)`` item indices, negative in padding cells.
+            types: ``(B, T)`` event type code + 1, 0 in padding.
+            gaps: ``(B, T)`` time-gap buckets.
+        """
+        b, t = items.shape
+        real = items >= 0  # (B, T)
+        x = table[items.clamp(min=0)]  # (B, T, D)
+        pos = torch.arange(t - 1, -1, -1, device=items.device)  # (T,) newest = 0
+        x = x + self.pos_emb(pos)[None]
+        if self.type_emb is not None:
+            x = x + self.type_emb(types)
+        if self.gap_emb is not None:
+            x = x + self.gap_emb(gaps)
+        x = self.drop(x) * real[..., None]
+        mask = None
+        if not bool(real.all()):
+            causal = torch.ones(t, t, dtype=torch.bool, device=items.device).tril()  # (T, T)
+            # Padding keys are hidden; a padding query keeps its own key so no row is empty.
+            eye = torch.eye(t, dtype=torch.bool, device=items.device)
+            mask = (causal & (real[:, None, :] | eye))[:, None]  # (B, 1, T, T)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.ln_f(x)  # type: ignore[no-any-return]

@@ -1,0 +1,332 @@
+"""The SASRec Recommender: fit, whole-catalogue scoring, new items, attribution, artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
+from shoprec.errors import ArtifactError, DataError, ModelError
+from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
+from shoprec.models.base import BaseRecommender, Scores
+from shoprec.models.config import FitOptions
+from shoprec.types import ItemId, Query
+
+from .config import SASRecConfig
+from .data import inference_windows, training_windows
+from .net import SASRecNet
+from .train import EVAL_BATCH, Trainer, ValidationCases, resolve_device
+
+ReportFn = Callable[[int, int, str], None]
+
+
+def _silent(done: int, total: int, info: str) -> None:
+    """Progress callback that shows nothing."""
+
+
+@contextmanager
+def _progress(enabled: bool, description: str) -> Iterator[ReportFn]:
+    """A rich progress bar on stderr driven by ``update(done, total, info)``; silent if disabled."""
+    if not enabled:
+        yield _silent
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int, info: str) -> None:
+            bar.update(task, completed=done, total=total, info=info)
+
+        yield update
+
+
+class SASRec(BaseRecommender):
+    """Self-attentive sequential recommender over each shopper's latest actions.
+
+    Items are represented by an ID embedding, a learned projection of a frozen text embedding,
+    or their sum (``config.item_repr``); items that never occurred in training are represented
+    from their text alone, so they can be recommended from the first request. Scoring reads the
+    latest ``max_len`` events of any history (a known user or an anonymous session) and scores
+    the whole catalogue with the tied item table.
+
+    Example:
+        >>> model = SASRec(SASRecConfig(item_repr="fused"))  # doctest: +SKIP
+        >>> model.fit(data, FitOptions(seed=0, validation=split.validation))  # doctest: +SKIP
+    """
+
+    key: ClassVar[str] = "sasrec"
+    config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
+    config: SASRecConfig
+
+    def __init__(self, config: SASRecConfig | None = None) -> None:
+        super().__init__(config)
+        self.net: SASRecNet | None = None
+        self.history: list[dict[str, float]] = []
+        """Per-epoch training log (loss, seconds, validation NDCG@10/HR@10)."""
+        self.best_epoch = 0
+        self._table: torch.Tensor | None = None  # (N, D) item vectors, cached for inference
+
+    # -- training --------------------------------------------------------------------------
+    def _encode(self, texts: Sequence[str], progress: bool) -> npt.NDArray[np.float32]:
+        cfg = self.config
+        encoder = make_text_encoder(cfg.text_encoder, device="cpu")
+        cache = EmbeddingCache(Path(cfg.text_cache_dir)) if cfg.text_cache_dir else None
+        with _progress(progress, "encoding item texts") as update:
+            return encode_texts(
+                encoder, texts, cache, cfg.text_batch_size, lambda done, n: update(done, n, "")
+            )
+
+    def fit(
+        self,
+        data: Interactions,
+        opts: FitOptions = FitOptions(),  # noqa: B008 - frozen dataclass, safe to share
+        *,
+        checkpoint_dir: Path | None = None,
+        warm_start: SASRec | None = None,
+    ) -> None:
+        """Train on ``data``; early-stops on ``opts.validation`` (an :class:`EvalSet`) when given.
+
+        Args:
+            data: Training interactions; its catalogue texts feed the text representation.
+            opts: Seed, device (CUDA with mixed precision when present), epoch cap, validation.
+            checkpoint_dir: Resume from the checkpoint there (if any) and write one per epoch.
+            warm_start: A fitted model (e.g. on a smaller catalogue) whose weights initialise
+                this one; items it knew keep their vectors, new items start from their text.
+
+        Raises:
+            ModelError: When ``opts.validation`` is not an EvalSet or does not match ``data``.
+        """
+        cfg = self.config
+        torch.manual_seed(opts.seed)
+        device = resolve_device(opts.device)
+        self.item_vocab = IdVocab(data.item_vocab.ids)
+        n_items = len(self.item_vocab)
+        if cfg.uses_text:
+            text = self._encode(data.item_texts(), opts.progress)
+        else:
+            text = np.zeros((n_items, 0), dtype=np.float32)
+        net = SASRecNet(n_items, text.shape[1], cfg)
+        seqs = data.sequences
+        known = np.zeros(n_items, dtype=np.float32)
+        known[seqs.items] = 1.0
+        with torch.no_grad():
+            net.items.text.copy_(torch.from_numpy(text))
+            net.items.known.copy_(torch.from_numpy(known))
+        if warm_start is not None:
+            self._warm_start(net, warm_start)
+        net.to(device)
+        rows = training_windows(seqs, cfg.max_len, cfg.time_gap_buckets)
+        trainer = Trainer(net, cfg, rows, device, opts.seed, self._validation(opts.validation))
+        max_epochs = opts.max_epochs or cfg.max_epochs
+        with _progress(opts.progress, "training") as update:
+
+            def on_epoch(record: dict[str, float]) -> None:
+                info = " ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
+                update(int(record["epoch"]), max_epochs, info)
+
+            state = trainer.run(max_epochs, checkpoint_dir, on_epoch)
+        self.history = state.history
+        self.best_epoch = state.best_epoch
+        self.net = net.to("cpu").eval()
+        self._table = None
+        self._fitted = True
+
+    def _validation(self, validation: object | None) -> ValidationCases | None:
+        if validation is None:
+            return None
+        if not isinstance(validation, EvalSet):
+            raise ModelError(
+                f"FitOptions.validation must be an EvalSet, got {type(validation).__name__}"
+            )
+        hist = validation.histories
+        top = max(int(hist.items.max(initial=-1)), int(validation.targets.max(initial=-1)))
+        if top >= len(self.item_vocab):
+            raise ModelError(
+                f"FitOptions.validation refers to item index {top}, but the training data has "
+                f"only {len(self.item_vocab)} items: build it from the same Interactions"
+            )
+        cfg = self.config
+        return ValidationCases(
+            windows=inference_windows(hist, cfg.max_len, cfg.time_gap_buckets),
+            targets=validation.targets,
+            seen_offsets=hist.offsets,
+            seen_items=hist.items,
+        )
+
+    def _warm_start(self, net: SASRecNet, previous: SASRec) -> None:
+        """Copy ``previous``'s weights into ``net``; shared items keep their ID vectors."""
+        prev_net = previous._require_net()
+        if previous.config.hidden != self.config.hidden:
+            raise ModelError(
+                f"warm start needs the same hidden width ({previous.config.hidden} != "
+                f"{self.config.hidden})"
+            )
+        own = net.state_dict()
+        item_keys = {"items.id_emb", "items.text", "items.known"}
+        with torch.no_grad():
+            for name, value in prev_net.state_dict().items():
+                if name not in item_keys and name in own and own[name].shape == value.shape:
+                    own[name].copy_(value)
+            if net.items.id_emb is not None:
+                # New items start from their text: zero ID rows (fused) rather than noise.
+                net.items.id_emb.zero_()
+                if prev_net.items.id_emb is not None:
+                    new_idx = self.item_vocab.lookup(previous.item_vocab.ids)
+                    keep = torch.as_tensor(new_idx >= 0)
+                    rows = torch.as_tensor(new_idx[new_idx >= 0])
+                    net.items.id_emb[rows] = prev_net.items.id_emb[keep]
+                    was_known = prev_net.items.known[keep]
+                    net.items.known[rows] = torch.maximum(net.items.known[rows], was_known)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _require_net(self) -> SASRecNet:
+        self._require_fitted()
+        if self.net is None:  # pragma: no cover - fitted implies a network
+            raise ModelError("SASRec has no network")
+        return self.net
+
+    def _item_table(self) -> torch.Tensor:
+        if self._table is None:
+            with torch.inference_mode():
+                self._table = self._require_net().items().float()  # (N, D)
+        return self._table
+
+    @torch.inference_mode()
+    def score_batch(self, histories: UserSequences) -> Scores:
+        """Scores ``(B, N)`` of every catalogue item as each history's next event.
+
+        ``NaN`` where the model cannot score: rows of empty histories, and (ID-only model) items
+        that never occurred in training.
+
+        Raises:
+            DataError: When a history holds an item index outside the model's vocabulary.
+        """
+        net = self._require_net()
+        n_items = len(self.item_vocab)
+        if len(histories.items) and (histories.items.max() >= n_items or histories.items.min() < 0):
+            raise DataError(
+                f"history item indices must lie in [0, {n_items}); map ids with item_vocab"
+            )
+        cfg = self.config
+        rows = inference_windows(histories, cfg.max_len, cfg.time_gap_buckets)
+        table = self._item_table()
+        out = np.empty((len(histories), n_items), dtype=np.float32)
+        for start in range(0, len(histories), EVAL_BATCH):
+            t = rows.take(np.arange(start, min(start + EVAL_BATCH, len(histories))))
+            batch = t.to_torch(torch.device("cpu"))
+            h = net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
+            out[start : start + len(t)] = (h @ table.T).numpy()  # (B, N)
+        out[histories.lengths() == 0] = np.nan
+        if not cfg.uses_text:
+            out[:, net.items.known.numpy() == 0] = np.nan
+        return out
+
+    def explain(
+        self, query: Query, item_ids: Sequence[ItemId], n_last: int = 5
+    ) -> dict[ItemId, list[tuple[ItemId, float]]]:
+        """Which of the latest history events drove each of ``item_ids`` ("because you viewed X").
+
+        Leave-one-out attribution, gradient-free: the contribution of a history event to an
+        item is the drop in the item's score when that event is removed from the history. The
+        ``n_last`` latest events are tried (one batched forward pass of ``n_last + 1`` rows).
+
+        Returns:
+            Per requested item (unknown ones omitted), ``(history item, contribution)`` pairs,
+            largest contribution first.
+        """
+        seqs = self.encode(query)
+        n = len(seqs.items)
+        if n == 0:
+            return {}
+        drop = list(range(max(n - n_last, 0), n))
+        variants = [np.arange(n)] + [np.delete(np.arange(n), j) for j in drop]
+        lengths = np.asarray([len(v) for v in variants], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        pos = np.concatenate(variants)
+        batch = UserSequences(
+            user_ids=[str(i) for i in range(len(variants))],
+            offsets=offsets,
+            items=seqs.items[pos],
+            types=seqs.types[pos],
+            timestamps=seqs.timestamps[pos],
+        )
+        scores = self.score_batch(batch)  # (1 + len(drop), N)
+        ids = self.item_vocab.ids
+        out: dict[ItemId, list[tuple[ItemId, float]]] = {}
+        for item in item_ids:
+            idx = self.item_vocab.index_of(item)
+            if idx is None:
+                continue
+            gains = scores[0, idx] - scores[1:, idx]  # (len(drop),)
+            pairs = [(ids[seqs.items[j]], float(g)) for j, g in zip(drop, gains, strict=True)]
+            out[item] = sorted(pairs, key=lambda p: -p[1])
+        return out
+
+    # -- catalogue growth ------------------------------------------------------------------
+    def add_items(self, item_ids: Sequence[ItemId], texts: Sequence[str]) -> None:
+        """Add new items (by text) to a fitted model so they can be scored right away.
+
+        Items already in the vocabulary are left as they are. With ``item_repr="id"`` the new
+        items are added but cannot be scored (NaN) until the model is retrained.
+
+        Raises:
+            DataError: When ``item_ids`` and ``texts`` differ in length.
+        """
+        if len(item_ids) != len(texts):
+            raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
+        net = self._require_net()
+        fresh: dict[ItemId, str] = {}
+        for item, text in zip(item_ids, texts, strict=True):
+            if item not in self.item_vocab and item not in fresh:
+                fresh[item] = text
+        if not fresh:
+            return
+        items = net.items
+        k = len(fresh)
+        if self.config.uses_text:
+            vectors = torch.from_numpy(self._encode(list(fresh.values()), progress=False))
+            items.text = torch.cat([items.text, vectors])
+        else:
+            items.text = torch.zeros(items.n_items + k, 0)
+        if items.id_emb is not None:
+            items.id_emb = nn.Parameter(
+                torch.cat([items.id_emb.detach(), torch.zeros(k, items.hidden)])
+            )
+        items.known = torch.cat([items.known, torch.zeros(k)])
+        self.item_vocab.add(fresh)
+        self._table = None
+
+    # -- artifacts -------------------------------------------------------------------------
+    def _arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {k: v.detach().cpu().numpy() for k, v in self._require_net().state_dict().items()}
+
+    def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        n_items, text_dim = arrays["items.text"].shape
+        net = SASRecNet(n_items, text_dim, self.config)
+        try:
+            net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
+        except RuntimeError as exc:
+            raise ArtifactError(f"weights do not match the config: {exc}") from exc
+        self.net = net.eval()
+        self._table = None
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"history": self.history, "best_epoch": self.best_epoch}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.history = list(state.get("history", []))
+        self.best_epoch = int(state.get("best_epoch", 0))

@@ -1,0 +1,321 @@
+"""The training loop: next-item cross-entropy, validation NDCG@10, early stopping, checkpoints.
+
+:class:`Trainer` owns one network and its optimiser. ``train_epoch()`` runs one pass over the
+training rows; ``evaluate()`` ranks the whole catalogue for the validation cases (seen items
+excluded) and returns NDCG@10 and HR@10; ``run()`` alternates them, keeps the best weights and
+stops when validation stops improving. A checkpoint directory makes a run resumable: after every
+epoch it holds the network, the optimiser, the random states and the early-stopping state
+(safetensors + JSON, no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812 - the conventional alias
+from safetensors.torch import load_file, save_file
+
+from shoprec.errors import ArtifactError
+
+from .config import SASRecConfig
+from .data import SeqBatch, shuffled_batches
+from .net import SASRecNet
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
+CHECKPOINT_STATE = "checkpoint.json"
+EVAL_BATCH = 512
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``"auto"`` picks CUDA when present, else CPU; anything else is passed to torch."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(spec)
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """Mixed precision (bfloat16) on CUDA; a disabled context on CPU, where float32 is exact."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@dataclass
+class ValidationCases:
+    """Validation inputs prepared once: padded histories, targets and every case's seen items.
+
+    Attributes:
+        windows: Padded input histories.
+        targets: ``(V,)`` target item per case.
+        seen_offsets: ``(V + 1,)`` CSR offsets into ``seen_items``.
+        seen_items: Items of each case's whole history (excluded from its ranking).
+    """
+
+    windows: SeqBatch
+    targets: npt.NDArray[np.int64]
+    seen_offsets: npt.NDArray[np.int64]
+    seen_items: npt.NDArray[np.int64]
+
+
+def rank_metrics(
+    scores: torch.Tensor, targets: torch.Tensor, k: int = 10
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-case NDCG@k and HR@k of one target each, ``(B,)`` each.
+
+    ``scores`` ``(B, N)`` must already hold ``-inf`` for excluded items. The rank counts items
+    scored strictly higher than the target, so ties favour the target (as most libraries do);
+    an excluded target is a miss.
+    """
+    target_scores = scores.gather(1, targets[:, None])  # (B, 1)
+    rank = (scores > target_scores).sum(dim=1)  # (B,)
+    hit = (rank < k) & torch.isfinite(target_scores[:, 0])
+    ndcg = torch.where(hit, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros_like(rank.float()))
+    return ndcg, hit.float()
+
+
+@dataclass
+class TrainState:
+    """Early-stopping state (JSON-serialisable apart from the weights)."""
+
+    epoch: int = 0
+    best_epoch: int = 0
+    best_ndcg: float = -1.0
+    bad_epochs: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains a :class:`SASRecNet` on padded next-item rows.
+
+    Args:
+        net: The network (already on ``device``).
+        cfg: Hyperparameters.
+        rows: Training rows from :func:`~shoprec.models.sasrec.data.training_windows`.
+        device: Where to train.
+        seed: Seeds shuffling, dropout and negative sampling.
+        validation: Cases for early stopping; without them every epoch up to the cap runs and
+            the last weights are kept.
+    """
+
+    def __init__(
+        self,
+        net: SASRecNet,
+        cfg: SASRecConfig,
+        rows: SeqBatch,
+        device: torch.device,
+        seed: int,
+        validation: ValidationCases | None = None,
+    ) -> None:
+        self.net = net
+        self.cfg = cfg
+        self.rows = rows
+        self.device = device
+        self.validation = validation
+        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        self.state = TrainState()
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.optimizer = torch.optim.AdamW(
+            self._param_groups(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay
+        )
+        known = net.items.known.bool()
+        # Items never seen in training take no part in the training softmax: as eternal
+        # negatives their (text) vectors would only learn to be unlikely, which cold start
+        # must avoid.
+        self.logit_mask = torch.where(known, 0.0, -math.inf).to(device)  # (N,)
+        # At evaluation they compete like at serving time, unless the model cannot score them.
+        self.score_mask = (
+            self.logit_mask if not cfg.uses_text else torch.zeros_like(self.logit_mask)
+        )
+        counts = np.bincount(rows.targets[rows.targets >= 0], minlength=net.items.n_items)
+        q = torch.as_tensor(counts, dtype=torch.float32, device=device) + known.float()
+        self.sample_probs = q / q.sum()  # (N,) popularity-proportional, for sampled softmax
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
+        for name, p in self.net.named_parameters():
+            # Matrices of linear layers decay; embeddings, norms and biases do not (nanoGPT).
+            is_matrix = p.dim() == 2 and "emb" not in name
+            (decay if is_matrix else no_decay).append(p)
+        return [
+            {"params": decay, "weight_decay": self.cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+
+    def _loss(self, table: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Next-item loss of states ``h`` ``(M, D)`` for targets ``y`` ``(M,)``."""
+        if self.cfg.loss == "softmax":
+            logits = h @ table.T + self.logit_mask  # (M, N)
+            return F.cross_entropy(logits.float(), y)
+        # Sampled softmax with log-Q correction: subtracting log(S q_j) makes the sampled
+        # partition function an unbiased stand-in for the full one (Bengio & Senecal 2008).
+        s = self.cfg.n_negatives
+        negs = torch.multinomial(self.sample_probs, s, replacement=True)  # (S,)
+        log_q = torch.log(self.sample_probs * s)  # (N,)
+        pos = (h * table[y]).sum(-1) - log_q[y]  # (M,)
+        neg = h @ table[negs].T - log_q[negs]  # (M, S)
+        neg = neg.masked_fill(negs[None, :] == y[:, None], -math.inf)  # accidental hits
+        logits = torch.cat([pos[:, None], neg], dim=1).float()  # (M, 1 + S)
+        return F.cross_entropy(logits, torch.zeros_like(y))
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the training rows; returns ``{"loss", "seconds"}``."""
+        self.net.train()
+        start = time.perf_counter()
+        total, count = 0.0, 0
+        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng):
+            batch = self.rows.take(rows).to_torch(self.device)
+            with autocast(self.device):
+                table = self.net.items()  # (N, D)
+                h = self.net(table, batch["items"], batch["types"], batch["gaps"])  # (B, T, D)
+                sel = batch["targets"] >= 0
+                loss = self._loss(table, h[sel], batch["targets"][sel])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step()
+            n = int(sel.sum())
+            total += float(loss.detach()) * n
+            count += n
+        self.state.epoch += 1
+        return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+    @torch.inference_mode()
+    def evaluate(self) -> dict[str, float]:
+        """NDCG@10 and HR@10 over the validation cases (whole catalogue, seen items excluded)."""
+        if self.validation is None:
+            return {}
+        val = self.validation
+        self.net.eval()
+        with autocast(self.device):
+            table = self.net.items()
+        table = table.float()
+        ndcg_sum, hit_sum = 0.0, 0.0
+        for start in range(0, len(val.targets), EVAL_BATCH):
+            rows = np.arange(start, min(start + EVAL_BATCH, len(val.targets)))
+            batch = val.windows.take(rows).to_torch(self.device)
+            with autocast(self.device):
+                h = self.net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
+            scores = h.float() @ table.T + self.score_mask  # (B, N)
+            lo, hi = val.seen_offsets[rows[0]], val.seen_offsets[rows[-1] + 1]
+            seen_rows = np.repeat(
+                np.arange(len(rows)), np.diff(val.seen_offsets[rows[0] : rows[-1] + 2])
+            )
+            seen = (
+                torch.as_tensor(seen_rows, device=self.device),
+                torch.as_tensor(val.seen_items[lo:hi], device=self.device),
+            )
+            scores[seen] = -math.inf
+            targets = torch.as_tensor(val.targets[rows], device=self.device)
+            ndcg, hit = rank_metrics(scores, targets)
+            ndcg_sum += float(ndcg.sum())
+            hit_sum += float(hit.sum())
+        n = max(len(val.targets), 1)
+        return {"ndcg@10": ndcg_sum / n, "hr@10": hit_sum / n}
+
+    def run(
+        self,
+        max_epochs: int,
+        checkpoint_dir: Path | None = None,
+        on_epoch: Callable[[dict[str, float]], None] | None = None,
+    ) -> TrainState:
+        """Train until ``max_epochs`` or ``patience`` epochs without a better validation NDCG@10.
+
+        Resumes from ``checkpoint_dir`` when it holds a checkpoint, and writes one there after
+        every epoch. On return the network holds the best weights (the last ones without
+        validation).
+        """
+        if checkpoint_dir is not None and (checkpoint_dir / CHECKPOINT_STATE).is_file():
+            self.load_checkpoint(checkpoint_dir)
+        start = time.perf_counter() - (
+            self.state.history[-1]["elapsed"] if self.state.history else 0.0
+        )
+        while self.state.epoch < max_epochs and self.state.bad_epochs < self.cfg.patience:
+            record = {"epoch": float(self.state.epoch + 1), **self.train_epoch(), **self.evaluate()}
+            record["elapsed"] = time.perf_counter() - start
+            self.state.history.append(record)
+            ndcg = record.get("ndcg@10")
+            if ndcg is None or ndcg > self.state.best_ndcg:
+                self.state.best_ndcg = ndcg if ndcg is not None else -1.0
+                self.state.best_epoch = self.state.epoch
+                self.state.bad_epochs = 0
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.net.state_dict().items()
+                }
+            else:
+                self.state.bad_epochs += 1
+            if checkpoint_dir is not None:
+                self.save_checkpoint(checkpoint_dir)
+            logger.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in record.items()))
+            if on_epoch is not None:
+                on_epoch(record)
+        if self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)
+        return self.state
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, directory: Path) -> None:
+        """Write the resumable state to ``directory`` (weights first, the JSON marks completion)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {f"net.{k}": v.contiguous() for k, v in self.net.state_dict().items()}
+        if self.best_weights is not None:
+            tensors |= {f"best.{k}": v.contiguous() for k, v in self.best_weights.items()}
+        opt = self.optimizer.state_dict()
+        for pid, slots in opt["state"].items():
+            for slot, value in slots.items():
+                tensors[f"opt.{pid}.{slot}"] = torch.as_tensor(value).reshape(-1).contiguous()
+        tensors["rng.torch"] = torch.get_rng_state()
+        tmp = directory / f".{CHECKPOINT_WEIGHTS}.tmp"
+        save_file({k: v.detach().cpu() for k, v in tensors.items()}, str(tmp))
+        os.replace(tmp, directory / CHECKPOINT_WEIGHTS)
+        meta = {
+            "state": self.state.__dict__,
+            "param_groups": opt["param_groups"],
+            "opt_shapes": {
+                f"{pid}.{slot}": list(torch.as_tensor(v).shape)
+                for pid, slots in opt["state"].items()
+                for slot, v in slots.items()
+            },
+            "rng_numpy": self.rng.bit_generator.state,
+        }
+        tmp_json = directory / f".{CHECKPOINT_STATE}.tmp"
+        tmp_json.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp_json, directory / CHECKPOINT_STATE)
+
+    def load_checkpoint(self, directory: Path) -> None:
+        """Restore what :meth:`save_checkpoint` wrote.
+
+        Raises:
+            ArtifactError: When the checkpoint is unreadable or belongs to another model shape.
+        """
+        try:
+            meta = json.loads((directory / CHECKPOINT_STATE).read_text(encoding="utf-8"))
+            tensors = load_file(str(directory / CHECKPOINT_WEIGHTS))
+            net = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
+            self.net.load_state_dict(net)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise ArtifactError(f"{directory}: cannot resume from checkpoint ({exc})") from exc
+        best = {k[5:]: v.to(self.device) for k, v in tensors.items() if k.startswith("best.")}
+        self.best_weights = best or None
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, shape in meta["opt_shapes"].items():
+            pid, slot = key.split(".", 1)
+            value = tensors[f"opt.{key}"].reshape(shape)
+            opt_state.setdefault(int(pid), {})[slot] = value.to(
+                self.device if slot != "step" else "cpu"
+            )
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
+        torch.set_rng_state(tensors["rng.torch"])
+        self.rng.bit_generator.state = meta["rng_numpy"]
+        self.state = TrainState(**meta["state"])

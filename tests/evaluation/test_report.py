@@ -1,0 +1,68 @@
+"""Report writers: JSON without NaN, markdown tables with std, the PNG plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shoprec.evaluation import markdown, write_results
+
+ROWS: list[dict[str, Any]] = [
+    {
+        "model": "ease",
+        "params": {"l2": 50.0},
+        "epochs": None,
+        "seeds": 2,
+        "HR@10": 0.07812,
+        "HR@10_std": 0.00101,
+        "NDCG@10": 0.04451,
+        "HR@20": 0.1,
+        "NDCG@20": 0.05,
+        "MRR@20": float("nan"),
+        "coverage@10": 0.51234,
+        "train_seconds": 12.34,
+        "eval_seconds": 3.21,
+        "novelty@10": 9.5,
+        "by_activity": {"1-5": {"cases": 10.0, "NDCG@10": 0.03}},
+    },
+    {
+        "model": "sasrec",
+        "params": {},
+        "epochs": 17,
+        "seeds": 2,
+        "HR@10": 0.09,
+        "NDCG@10": 0.05,
+        "by_activity": {
+            "1-5": {"cases": 10.0, "NDCG@10": 0.04},
+            "6-10": {"cases": 4.0, "NDCG@10": 0.06},
+        },
+    },
+]
+
+
+def test_markdown_tables() -> None:
+    md = markdown(ROWS, "beauty: protocol loo")
+    lines = md.splitlines()
+    assert lines[0] == "# beauty: protocol loo"
+    assert "Mean ± standard deviation over 2 seeds." in lines
+    assert (
+        "| ease | 0.0781 ± 0.0010 | 0.0445 | 0.1000 | 0.0500 | – | 0.512 | 12.3 | 3.2 | l2=50.0 |"
+        in lines
+    )
+    assert "| sasrec | 0.0900 | 0.0500 | – | – | – | – | – | – | epochs=17 |" in lines
+    assert "| model | novelty@10 |" in lines
+    assert "| model | 1-5 (10) | 6-10 (4) |" in lines
+    assert "| ease | 0.0300 | – |" in lines
+
+
+def test_write_results_writes_strict_json_markdown_and_png(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "out"
+    write_results(ROWS, out, "t")
+    text = (out / "results.json").read_text()
+    assert "NaN" not in text
+    saved = json.loads(text)
+    assert saved[0]["MRR@20"] is None
+    assert saved[1]["epochs"] == 17
+    assert (out / "results.md").read_text() == markdown(ROWS, "t")
+    assert (out / "results.png").read_bytes()[:4] == b"\x89PNG"

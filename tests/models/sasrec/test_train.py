@@ -1,0 +1,124 @@
+"""Training loop: rank metrics oracle, resumable checkpoints, sampled softmax, warm start."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from shoprec.data import Interactions, leave_one_out
+from shoprec.errors import ArtifactError
+from shoprec.models import FitOptions
+from shoprec.models.sasrec import SASRec
+from shoprec.models.sasrec.train import CHECKPOINT_STATE, rank_metrics, resolve_device
+from shoprec.types import Query
+
+from .planted import TINY, chain_shop
+
+
+def test_rank_metrics_match_hand_computed_values() -> None:
+    scores = torch.tensor(
+        [
+            [0.9, 0.5, 0.1, 0.0],  # target 0 ranked first
+            [0.9, 0.5, 0.1, 0.0],  # target 2 ranked third: ndcg = 1 / log2(4)
+            [0.9, -math.inf, 0.1, 0.0],  # target excluded: a miss
+        ]
+    )
+    ndcg, hit = rank_metrics(scores, torch.tensor([0, 2, 1]), k=3)
+    torch.testing.assert_close(ndcg, torch.tensor([1.0, 0.5, 0.0]))
+    torch.testing.assert_close(hit, torch.tensor([1.0, 1.0, 0.0]))
+    ndcg, hit = rank_metrics(scores, torch.tensor([0, 2, 1]), k=2)
+    torch.testing.assert_close(hit, torch.tensor([1.0, 0.0, 0.0]))
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    split = leave_one_out(chain_shop(np.random.default_rng(0), n_users=60, chains_per_user=3))
+    cfg = TINY.model_copy(update={"dropout": 0.1, "emb_dropout": 0.1, "patience": 50})
+
+    straight = SASRec(cfg)
+    straight.fit(split.train, FitOptions(seed=7, max_epochs=4, validation=split.validation))
+
+    interrupted = SASRec(cfg)
+    interrupted.fit(
+        split.train,
+        FitOptions(seed=7, max_epochs=2, validation=split.validation),
+        checkpoint_dir=tmp_path,
+    )
+    assert (tmp_path / CHECKPOINT_STATE).is_file()
+    resumed = SASRec(cfg)
+    resumed.fit(
+        split.train,
+        FitOptions(seed=7, max_epochs=4, validation=split.validation),
+        checkpoint_dir=tmp_path,
+    )
+
+    assert [r["ndcg@10"] for r in resumed.history] == [r["ndcg@10"] for r in straight.history]
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in straight.history]
+    hist = split.validation.histories
+    np.testing.assert_array_equal(resumed.score_batch(hist), straight.score_batch(hist))
+
+
+def test_a_corrupt_checkpoint_is_reported(tmp_path: Path) -> None:
+    data = chain_shop(np.random.default_rng(0), n_users=20)
+    (tmp_path / CHECKPOINT_STATE).write_text("{}", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="cannot resume"):
+        SASRec(TINY).fit(data, FitOptions(max_epochs=1), checkpoint_dir=tmp_path)
+
+
+def test_sampled_softmax_learns_the_planted_chains() -> None:
+    model = SASRec(TINY.model_copy(update={"loss": "sampled", "n_negatives": 8}))
+    model.fit(chain_shop(np.random.default_rng(0)), FitOptions(seed=0))
+    hits = [
+        model.recommend(Query.from_items([f"a{k}", f"b{k}"]), k=1).item_ids[0] == f"c{k}"
+        for k in range(6)
+    ]
+    assert all(hits)
+
+
+def test_warm_start_keeps_known_items_and_starts_new_ones_from_text() -> None:
+    old_data = chain_shop(np.random.default_rng(0), n_chains=6)
+    old = SASRec(TINY)
+    old.fit(old_data, FitOptions(seed=0))
+    grown = chain_shop(np.random.default_rng(1), n_chains=8)  # two new chains: a6..c7
+    # A learning rate too small to learn anything in one epoch: what the model knows after
+    # it comes from the warm start.
+    frozen = TINY.model_copy(update={"lr": 1e-7})
+    new = SASRec(frozen)
+    new.fit(grown, FitOptions(seed=0, max_epochs=1), warm_start=old)
+    assert new.item_vocab.ids[: len(old.item_vocab)] == old.item_vocab.ids
+    cold = SASRec(frozen)
+    cold.fit(grown, FitOptions(seed=0, max_epochs=1))
+    queries = [Query.from_items([f"a{k}", f"b{k}"]) for k in range(6)]
+    warm_hits = sum(new.recommend(q, k=1).item_ids[0] == f"c{k}" for k, q in enumerate(queries))
+    cold_hits = sum(cold.recommend(q, k=1).item_ids[0] == f"c{k}" for k, q in enumerate(queries))
+    assert warm_hits == 6 and cold_hits <= 1
+    # New items start from their text alone (zero ID rows), like never-seen items.
+    assert new.net is not None and new.net.items.id_emb is not None
+    assert new.net.items.id_emb[len(old.item_vocab) :].abs().max() < 1e-4
+
+
+def test_training_without_text_or_event_types_and_with_time_gaps() -> None:
+    data = chain_shop(np.random.default_rng(0))
+    cfg = TINY.model_copy(
+        update={"item_repr": "id", "use_event_type": False, "time_gap_buckets": 8}
+    )
+    model = SASRec(cfg)
+    model.fit(data, FitOptions(seed=0))
+    assert model.net is not None and model.net.gap_emb is not None and model.net.type_emb is None
+    assert model.recommend(Query.from_items(["a1", "b1"]), k=1).item_ids == ("c1",)
+
+
+def test_interactions_without_titles_still_train_the_text_model() -> None:
+    data = chain_shop(np.random.default_rng(0))
+    bare = Interactions(data.events)  # no catalogue: empty texts, zero text vectors
+    model = SASRec(TINY.model_copy(update={"item_repr": "fused"}))
+    model.fit(bare, FitOptions(seed=0, max_epochs=2))
+    assert model.is_fitted()
