@@ -1,6 +1,26 @@
 """Command-line interface: one module per command, each calling library functions only."""
 
-from . import config_show, models_list
+from . import (
+    benchmark,
+    config_show,
+    data_generate,
+    data_import,
+    demo,
+    models_list,
+    recommend,
+    train,
+)
 from .app import app, main
 
-__all__ = ["app", "config_show", "main", "models_list"]
+__all__ = [
+    "app",
+    "benchmark",
+    "config_show",
+    "data_generate",
+    "data_import",
+    "demo",
+    "main",
+    "models_list",
+    "recommend",
+    "train",
+]

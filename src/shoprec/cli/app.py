@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from shoprec.errors import ShoprecError
+from shoprec.errors import ConfigError, ShoprecError
 from shoprec.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -73,8 +74,32 @@ def main() -> None:
     try:
         app()
     except ShoprecError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]")
         raise SystemExit(130) from None
+
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="Model hyperparameter as NAME=VALUE (JSON value, else text); repeatable.",
+    ),
+]
+
+
+def parse_params(pairs: list[str] | None, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``["l2=500", "item_repr=id"]`` -> ``{"l2": 500, "item_repr": "id"}`` over ``base``."""
+    params = dict(base or {})
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r}: expected NAME=VALUE")
+        try:
+            params[name] = json.loads(text)
+        except json.JSONDecodeError:
+            params[name] = text
+    return params

@@ -4,7 +4,9 @@ Owns everything about turning files into the canonical event/item frames. Must n
 ``features``, ``models`` or anything above them.
 """
 
+from .files import Table, read_table
 from .interactions import EVENT_SCHEMA, ITEM_SCHEMA, Interactions, UserSequences, conform
+from .loaders import DATASET_FORMATS, detect_format, load_dataset
 from .splits import (
     SPLIT_PROTOCOLS,
     EvalSet,
@@ -18,6 +20,7 @@ from .splits import (
 from .vocabulary import IdVocab
 
 __all__ = [
+    "DATASET_FORMATS",
     "EVENT_SCHEMA",
     "EvalSet",
     "ITEM_SCHEMA",
@@ -25,11 +28,15 @@ __all__ = [
     "Interactions",
     "SPLIT_PROTOCOLS",
     "Split",
+    "Table",
     "UserSequences",
     "cold_item_split",
     "cold_user_split",
     "conform",
+    "detect_format",
     "leave_one_out",
+    "load_dataset",
     "make_split",
+    "read_table",
     "temporal_split",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,11 @@ def _epochs(model: object) -> int | None:
 
 
 def tune(
-    key: str, split: Split, seed: int = 0, on_trial: Callable[[int, int], None] | None = None
+    key: str,
+    split: Split,
+    seed: int = 0,
+    on_trial: Callable[[int, int], None] | None = None,
+    points: Sequence[dict[str, Any]] | None = None,
 ) -> list[Trial]:
     """Fit every grid point of model ``key`` on ``split.train``; score each on the validation cases.
 
@@ -83,11 +87,13 @@ def tune(
         split: The split whose ``train``/``validation`` parts are used.
         seed: Model seed of every fit.
         on_trial: Called with ``(index, total)`` before each fit.
+        points: Parameter sets to try (default: the model's ``search_space`` grid).
 
     Returns:
         The trials in grid order; pick with :func:`best_trial`.
     """
-    points = grid(getattr(model_class(key), "search_space", None))
+    if points is None:
+        points = _points(key, None)
     trials = []
     for index, params in enumerate(points):
         if on_trial is not None:
@@ -99,6 +105,13 @@ def tune(
         score = evaluate(model, split.validation, ks=(10,))[SELECTION_METRIC]
         trials.append(Trial(params, score, _epochs(model), seconds))
     return trials
+
+
+def _points(key: str, fixed: Mapping[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The parameter sets tried for ``key``: fixed ones when given, else its search space."""
+    if fixed is not None and key in fixed:
+        return [dict(fixed[key])]
+    return grid(getattr(model_class(key), "search_space", None))
 
 
 def best_trial(trials: Sequence[Trial]) -> Trial:
@@ -117,6 +130,7 @@ def run_benchmark(
     ks: Sequence[int] = (10, 20),
     dataset: str | None = None,
     item_embeddings: npt.NDArray[np.floating] | None = None,
+    params: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Tune, fit and evaluate each model under one protocol; optionally write the reports.
 
@@ -131,6 +145,7 @@ def run_benchmark(
         ks: Metric cut-offs.
         dataset: Name shown in the reports (e.g. the folder name).
         item_embeddings: ``(n_items, D)`` item vectors for embedding diversity, if wanted.
+        params: Fixed hyperparameters per model key, used instead of its search space.
 
     Returns:
         One result object per model (the rows of ``results.json``).
@@ -141,8 +156,8 @@ def run_benchmark(
     """
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
-    sizes = {key: len(grid(getattr(model_class(key), "search_space", None))) for key in models}
-    total = sum(sizes.values()) + seeds * len(models)
+    points = {key: _points(key, params) for key in models}
+    total = sum(len(p) for p in points.values()) + seeds * len(models)
     done = 0
 
     def step(message: str) -> None:
@@ -159,7 +174,7 @@ def run_benchmark(
         def on_trial(index: int, n: int, key: str = key) -> None:
             step(f"{key}: tuning {index + 1}/{n}")
 
-        trials = tune(key, splits[0], 0, on_trial)
+        trials = tune(key, splits[0], 0, on_trial, points[key])
         chosen = best_trial(trials)
         runs = []
         for seed in range(seeds):

@@ -9,27 +9,46 @@ and in-memory backends, and the :class:`Catalog` store. It builds on ``shoprec.t
 """
 
 from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
+from .history import HISTORY_LENGTH, stored_query
+from .importer import ImportReport, import_files, import_frames
 from .memory_store import MemoryEventStore
 from .schema import Event, EventRow, Item, ItemRow, problems_from_pydantic
 from .sqlite_store import SQLiteEventStore
 from .store import SEQ, SEQ_EVENT_SCHEMA, EventStore
-from .validation import MAX_PROBLEMS_SHOWN, event_rows, item_rows
+from .validation import (
+    MAX_PROBLEMS_SHOWN,
+    PROBLEM_SCHEMA,
+    BatchCheck,
+    check_events,
+    check_items,
+    event_rows,
+    item_rows,
+)
 
 __all__ = [
+    "HISTORY_LENGTH",
     "MAX_PROBLEMS_SHOWN",
+    "PROBLEM_SCHEMA",
     "SEQ",
     "SEQ_EVENT_SCHEMA",
+    "BatchCheck",
     "Catalog",
     "Event",
     "EventRow",
     "EventStore",
+    "ImportReport",
     "Item",
     "ItemRow",
     "MemoryCatalog",
     "MemoryEventStore",
     "SQLiteCatalog",
     "SQLiteEventStore",
+    "check_events",
+    "check_items",
     "event_rows",
+    "import_files",
+    "import_frames",
     "item_rows",
     "problems_from_pydantic",
+    "stored_query",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -42,7 +42,20 @@ class MemoryEventStore(ClosingStore):
 
     def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
         """Validate and store a batch atomically (see ``EventStore.append``)."""
-        rows = event_rows(events, now=time.time())
+        return self._store(event_rows(events, now=time.time()))
+
+    def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
+        """Validate every batch, then store them all atomically (see ``SQLiteEventStore``).
+
+        Raises:
+            ValidationError: A batch is invalid (rows counted within that batch); nothing
+                was stored.
+        """
+        now = time.time()
+        return self._store([row for events in batches for row in event_rows(events, now=now)])
+
+    def _store(self, rows: list[EventRow]) -> int:
+        """Number and keep validated rows under the lock; return the last sequence number."""
         with self._lock:
             self._check_open()
             for row in rows:

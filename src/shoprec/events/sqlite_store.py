@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,35 @@ class SQLiteEventStore(ClosingStore):
         if pending.error is not None:
             raise StoreError(f"{self.path}: append failed: {pending.error}") from pending.error
         return pending.last_seq
+
+    def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
+        """Validate and durably store several batches in ONE transaction: all of them or none.
+
+        For imports too large for one :meth:`append`: each batch is validated and written in
+        turn, so only one batch's rows are Python objects at a time, yet a crash or an
+        invalid batch part-way leaves the store as it was. The events get consecutive
+        sequence numbers across all batches. Concurrent :meth:`append` calls wait until the
+        whole import is committed.
+
+        Args:
+            batches: Event batches (frames or :class:`Event` lists), consumed lazily.
+
+        Returns:
+            The sequence number of the last stored event.
+
+        Raises:
+            ValidationError: A batch is invalid (rows counted within that batch); nothing
+                was stored.
+            StoreError: The store failed or is closed; nothing was stored.
+        """
+        now = time.time()
+        with self._commit_lock, self._db.transaction() as conn:
+            for events in batches:
+                rows = event_rows(events, now=now)
+                if rows:
+                    conn.executemany(_INSERT, rows)
+            found = conn.execute(_LAST_SEQ).fetchone()
+        return int(found[0]) if found else 0
 
     def _commit_queued(self) -> None:
         """Write every queued batch in one transaction and record each batch's outcome."""

@@ -9,7 +9,7 @@ numbers, and batches become visible in ``seq`` order, so a reader can tail the l
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -48,6 +48,12 @@ class EventStore(Protocol):
         Raises:
             ValidationError: A row is invalid (names row and field); nothing was stored.
             StoreError: The store failed or is closed; nothing was stored.
+        """
+
+    def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
+        """Like :meth:`append` for several batches in one transaction: all stored or none.
+
+        Lets a large file be written in bounded chunks and still be atomic.
         """
 
     def latest(self, user_id: UserId, n: int) -> list[Event]:

@@ -9,16 +9,30 @@ from .config import BaseConfig, FitOptions, WeightedConfig, default_event_weight
 from .registry import create_model, load_model, model_class, model_keys, register, register_lazy
 from .versions import ModelVersions
 
+# The baselines register themselves (``@register``) when imported.
+from .als import ALS, ALSConfig
+from .covisit import CoVisitation, CoVisitationConfig
+from .ease import EASE, EASEConfig
+from .popularity import Popularity, PopularityConfig
+
 # The Transformer imports torch: registered by name, imported on first use.
 register_lazy("sasrec", "shoprec.models.sasrec", "SASRec")
 register_lazy("sasrec-id", "shoprec.models.sasrec", "SASRec", item_repr="id")
 register_lazy("sasrec-text", "shoprec.models.sasrec", "SASRec", item_repr="text")
 
 __all__ = [
+    "ALS",
+    "ALSConfig",
     "BaseConfig",
     "BaseRecommender",
+    "CoVisitation",
+    "CoVisitationConfig",
+    "EASE",
+    "EASEConfig",
     "FitOptions",
     "ModelVersions",
+    "Popularity",
+    "PopularityConfig",
     "Recommender",
     "Scores",
     "WeightedConfig",

@@ -1,0 +1,167 @@
+"""Co-visitation: "shoppers who did A then did B", from item pairs close together in sequences.
+
+An item-to-item matrix counted from every user's sequence (each event paired with the next
+``window`` events), weighted by event type and recency, pruned to the ``top_m`` neighbours per
+item. A recommendation sums the neighbour rows of the latest history items: cheap enough to
+answer a single request in microseconds and to rebuild often.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from pydantic import Field
+
+from shoprec.data import IdVocab, Interactions, UserSequences
+
+from .base import BaseRecommender, Scores
+from .config import FitOptions, WeightedConfig
+from .registry import register
+from .weighting import history_weights, recency_weights, type_weight_table
+
+Normalization = Literal["none", "cosine"]
+
+
+class CoVisitationConfig(WeightedConfig):
+    """Configuration of :class:`CoVisitation`."""
+
+    window: int = Field(5, ge=1)
+    """Each event is paired with this many following events of the same user."""
+
+    reverse_weight: float = Field(0.5, ge=0.0)
+    """Weight of the backward direction: ``A`` then ``B`` also counts as ``B -> A`` this much
+    (1 makes the matrix symmetric, 0 purely sequential)."""
+
+    half_life_days: float | None = Field(None, gt=0.0)
+    """Pairs lose half their weight every this many days before the newest training event
+    (a pair's age is that of its later event); ``None`` keeps every pair fully."""
+
+    normalization: Normalization = "none"
+    """``"none"``: weighted pair counts; ``"cosine"``: divided by ``sqrt(n_A * n_B)`` (the two
+    items' weighted event counts), so that best-sellers do not neighbour everything."""
+
+    top_m: int = Field(200, ge=1)
+    """Neighbours kept per item (the strongest)."""
+
+    last_n: int = Field(10, ge=1)
+    """Latest history events whose neighbours are summed at scoring time."""
+
+    position_decay: float = Field(0.8, gt=0.0, le=1.0)
+    """Weight of a history event relative to the one after it (the latest weighs 1)."""
+
+
+@register
+class CoVisitation(BaseRecommender):
+    """Item-to-item co-visitation over sequence windows, scored from the latest history events.
+
+    The score of item ``j`` for a history is ``sum_k decay^k * w(e_k) * C[i_k, j]`` over the
+    ``last_n`` latest events ``e_k`` (``k = 0`` the latest, ``w`` its event-type weight).
+    Items without any co-visitation with those events get ``NaN`` (cannot score), as does a
+    history without known items: the popularity fallback fills those in.
+
+    Example:
+        >>> model = CoVisitation(CoVisitationConfig(window=3, reverse_weight=0.0))  # doctest: +SKIP
+    """
+
+    key: ClassVar[str] = "covisit"
+    config_cls: ClassVar[type[CoVisitationConfig]] = CoVisitationConfig
+    config: CoVisitationConfig
+    search_space: ClassVar[dict[str, list[Any]]] = {
+        "normalization": ["none", "cosine"],
+        "window": [3, 10],
+    }
+
+    def __init__(self, config: CoVisitationConfig | None = None) -> None:
+        super().__init__(config)
+        self._matrix = sp.csr_matrix((0, 0), dtype=np.float32)  # (N, N) neighbours per row
+        self._type_table = type_weight_table(self.config.event_weights)
+
+    def fit(self, data: Interactions, opts: FitOptions = FitOptions()) -> None:
+        """Count, weight, normalise and prune the item pairs of ``data`` (no randomness)."""
+        cfg = self.config
+        seqs = data.sequences
+        n = data.n_items
+        newest = float(seqs.timestamps.max(initial=0.0))
+        weights = self._type_table[seqs.types]
+        decay = recency_weights(seqs.timestamps, newest, cfg.half_life_days)
+        user = np.repeat(np.arange(len(seqs)), seqs.lengths())
+        counts = sp.csr_matrix((n, n), dtype=np.float32)
+        # One pass per distance keeps memory at one pair per event (not window pairs per event).
+        for d in range(1, cfg.window + 1):
+            first = np.flatnonzero(user[:-d] == user[d:]) if d < len(user) else np.zeros(0, int)
+            then = first + d
+            a, b = seqs.items[first], seqs.items[then]
+            keep = a != b
+            a, b, first, then = a[keep], b[keep], first[keep], then[keep]
+            forward = weights[then] * decay[then]
+            backward = cfg.reverse_weight * weights[first] * decay[then]
+            counts = counts + sp.csr_matrix(
+                (
+                    np.concatenate([forward, backward]),
+                    (np.concatenate([a, b]), np.concatenate([b, a])),
+                ),
+                shape=(n, n),
+                dtype=np.float32,
+            )
+        if cfg.normalization == "cosine":
+            occurrences = np.bincount(seqs.items, weights=weights * decay, minlength=n)
+            scale = 1.0 / np.sqrt(np.maximum(occurrences, 1e-12))
+            counts = sp.csr_matrix(sp.diags(scale) @ counts @ sp.diags(scale), dtype=np.float32)
+        self.item_vocab = IdVocab(data.item_vocab.ids)
+        self._matrix = _top_per_row(counts, cfg.top_m)
+        self._fitted = True
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score_batch(self, histories: UserSequences) -> Scores:
+        """Summed neighbour rows of each history's latest events ``(B, N)``; ``NaN`` = no evidence."""
+        self._require_fitted()
+        n = self._matrix.shape[0]
+        weights = history_weights(histories, n, self._type_table)
+        lengths = histories.lengths()
+        rows = np.repeat(np.arange(len(histories)), lengths)
+        # 0 for each history's latest event, counting back.
+        back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(len(rows))
+        recent = back < self.config.last_n
+        strength = weights[recent] * self.config.position_decay ** back[recent]
+        query = sp.csr_matrix(
+            (strength.astype(np.float32), (rows[recent], histories.items[recent])),
+            shape=(len(histories), n),
+        )
+        product = (query @ self._matrix).tocsr()
+        scores = np.full((len(histories), n), np.nan, dtype=np.float32)
+        product_rows = np.repeat(np.arange(len(histories)), np.diff(product.indptr))
+        scores[product_rows, product.indices] = product.data
+        return scores
+
+    # -- artifacts -------------------------------------------------------------------------
+    def _arrays(self) -> dict[str, npt.NDArray[Any]]:
+        m = self._matrix
+        return {"indptr": m.indptr, "indices": m.indices, "data": m.data}
+
+    def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        n = len(arrays["indptr"]) - 1
+        self._matrix = sp.csr_matrix(
+            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n)
+        )
+
+
+def _top_per_row(matrix: sp.csr_matrix, m: int) -> sp.csr_matrix:
+    """The ``m`` largest entries of each row of ``matrix`` (ties by lower column)."""
+    matrix = matrix.tocsr()
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
+    keep = order[rank < m]
+    # lexsort groups by row, so ``keep`` is row-major: rebuild the CSR directly.
+    kept_counts = np.minimum(counts, m)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(kept_counts, out=indptr[1:])
+    return sp.csr_matrix(
+        (matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape, dtype=np.float32
+    )

@@ -1,0 +1,78 @@
+"""CLI smoke test of the main path: generate -> import -> train -> recommend -> evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shoprec.cli import app, main
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHOPREC_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+def _ok(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_generate_import_train_recommend(home: Path, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
+    _ok(["data", "import", str(shop)])
+    out = _ok(["train", "--model", "covisit"])
+    assert "HR@10" in out
+    assert (home / "models" / "CURRENT").is_file()
+    user = "u000001"
+    out = _ok(["recommend", "--user", user, "--n", "5"])
+    assert f"shopper {user}" in out
+    assert out.count("│ i0") == 5  # five item rows
+    out = _ok(["recommend", "--items", "i000001,i000002", "--n", "3"])
+    assert "anonymous session of 2 items" in out
+
+
+def test_evaluate_and_benchmark_write_results(home: Path, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
+    out = _ok(["evaluate", "--data", str(shop), "--model", "ease", "--param", "l2=50"])
+    assert "NDCG@10" in out and "by shopper activity" in out
+    bench = tmp_path / "bench"
+    _ok(
+        ["benchmark", "--data", str(shop), "--models", "popularity,covisit", "--output", str(bench)]
+    )
+    assert {p.name for p in bench.iterdir()} >= {"results.json", "results.md", "results.png"}
+
+
+def _fails(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run the console script's entry point; return its one-line error."""
+    monkeypatch.setattr("sys.argv", ["shoprec", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+    return err
+
+
+def test_user_mistakes_are_one_line_errors(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "run `shoprec train` first" in _fails(["recommend", "--user", "u1"], capsys, monkeypatch)
+    assert "unknown model" in _fails(
+        ["train", "--model", "nope", "--data", "."], capsys, monkeypatch
+    )
+    err = _fails(["evaluate", "--data", ".", "--param", "novalue"], capsys, monkeypatch)
+    assert "expected NAME=VALUE" in err
+    err = _fails(["recommend", "--user", "u1", "--items", "a"], capsys, monkeypatch)
+    assert "exactly one of --user or --items" in err
