@@ -116,5 +116,10 @@ class Candidates:
         """The ``k`` best-scored items (NaN scores dropped), highest first; ties by item order."""
         scores = np.asarray(self.scores, dtype=np.float32)
         valid = np.flatnonzero(~np.isnan(scores))
+        if 0 < k < len(valid):
+            # Partial selection first (O(n)); every item tied with the k-th stays in, so the
+            # stable sort below still breaks ties by item order.
+            kth = -np.partition(-scores[valid], k - 1)[k - 1]
+            valid = valid[scores[valid] >= kth]
         order = valid[np.argsort(-scores[valid], kind="stable")][:k]
         return Candidates(tuple(self.item_ids[i] for i in order), scores[order])

@@ -31,6 +31,9 @@ def demo(
         "sasrec"
     ),
     max_epochs: Annotated[int, typer.Option(help="Epoch cap for the Transformer.")] = 30,
+    preset: Annotated[
+        str, typer.Option(help="Synthetic shop size: small, demo or large.")
+    ] = "demo",
 ) -> None:
     """Generate (or load) a shop, store it, compare models, train one, show recommendations."""
     start = time.perf_counter()
@@ -42,6 +45,7 @@ def demo(
         model,
         max_epochs,
         step=lambda message: err_console.print(f"[bold cyan]>[/bold cyan] {message}"),
+        shop_preset=preset,
     )
     console.print(
         markdown(result.comparison, f"{result.data_dir.name}: leave-one-out, full catalogue"),

@@ -26,6 +26,9 @@ from shoprec.types import Candidates, Columns, EventType, HistoryEvent, Query
 
 from .training import TrainResult, train_and_publish
 
+#: Test metrics of the comparison recorded with the published model.
+_SHOWN = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR@20", "coverage@10")
+
 #: ``step(message)``: called when a stage starts.
 StepCallback = Callable[[str], None]
 
@@ -140,14 +143,18 @@ def run_demo(
         dataset=data_dir.name,
         params={k: {"max_epochs": max_epochs} if k.startswith("sasrec") else {} for k in models},
     )
+    measured = next((row for row in comparison if row["model"] == main_model), None)
     say(f"training {main_model} on the whole log")
     trained = train_and_publish(
         data,
         main_model,
-        {},
+        dict(measured["params"]) if measured else {},
         ModelVersions(home / "models"),
-        FitOptions(max_epochs=max_epochs, progress=True),
+        FitOptions(max_epochs=(measured or {}).get("epochs") or max_epochs, progress=True),
         cache_dir=home / "cache",
+        # Measured just above on the same split: no second validation fit.
+        validate=measured is None,
+        metrics={k: v for k, v in (measured or {}).items() if k in _SHOWN},
     )
     result = DemoResult(data_dir, home, data, comparison, trained)
     result.showcases = _showcases(trained, home / "shoprec.db", truth, k)

@@ -93,6 +93,7 @@ def train_and_publish(
     cache_dir: Path | None = None,
     warm_start: Path | None = None,
     validate: bool = True,
+    metrics: Mapping[str, float] | None = None,
 ) -> TrainResult:
     """Fit model ``key`` on ``data``, save it as a new version, make it current.
 
@@ -110,19 +111,20 @@ def train_and_publish(
         warm_start: A previous artifact whose weights initialise the new model, for models
             that support it (others are refit from the log, which is all their state).
         validate: Measure first (two fits); without it, one fit of ``opts.max_epochs``.
+        metrics: Without ``validate``: metrics measured elsewhere to record with the model.
 
     Raises:
         ModelError: The model cannot be trained on this data (message says why).
     """
     params = _with_cache_dir(key, params, cache_dir)
     start = time.perf_counter()
-    metrics: dict[str, float] = {}
+    measured_metrics = dict(metrics or {})
     epochs = opts.max_epochs
     split = leave_one_out(data)
     if validate and len(split.test):
         run = replace(opts, validation=split.test)
         measured = _fit(key, params, split.test_train, run, warm_start)
-        metrics = evaluate(measured, split.test, ks=(10, 20))
+        measured_metrics = evaluate(measured, split.test, ks=(10, 20))
         epochs = getattr(measured, "best_epoch", None) or epochs
     model = _fit(key, params, data, replace(opts, max_epochs=epochs, validation=None), warm_start)
     seconds = time.perf_counter() - start
@@ -133,7 +135,7 @@ def train_and_publish(
         "params": dict(params),
         "epochs": epochs,
         "train_seconds": seconds,
-        "validation": metrics,
+        "validation": measured_metrics,
         "n_events": data.n_events,
         "n_users": data.events[Columns.USER].n_unique(),
         "n_items": data.n_items,
@@ -142,4 +144,4 @@ def train_and_publish(
     }
     (version_dir / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     versions.publish(version_dir)
-    return TrainResult(model, version_dir, metrics, seconds)
+    return TrainResult(model, version_dir, measured_metrics, seconds)

@@ -4,16 +4,15 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 ``serving`` or the CLI; torch is imported only inside ``models/sasrec``.
 """
 
+# The baselines (als, covisit, ease, popularity) register themselves when imported.
+from .als import ALS, ALSConfig
 from .base import BaseRecommender, Recommender, Scores, read_artifact_meta
 from .config import BaseConfig, FitOptions, WeightedConfig, default_event_weights
-from .registry import create_model, load_model, model_class, model_keys, register, register_lazy
-from .versions import ModelVersions
-
-# The baselines register themselves (``@register``) when imported.
-from .als import ALS, ALSConfig
 from .covisit import CoVisitation, CoVisitationConfig
 from .ease import EASE, EASEConfig
 from .popularity import Popularity, PopularityConfig
+from .registry import create_model, load_model, model_class, model_keys, register, register_lazy
+from .versions import ModelVersions
 
 # The Transformer imports torch: registered by name, imported on first use.
 register_lazy("sasrec", "shoprec.models.sasrec", "SASRec")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
-from threadpoolctl import threadpool_limits
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ModelError
@@ -23,19 +22,22 @@ from .registry import register
 from .weighting import history_weights, type_weight_table, user_item_matrix
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import ThreadpoolController
 
 
 class ALSConfig(WeightedConfig):
     """Configuration of :class:`ALS`."""
 
-    factors: int = Field(64, ge=1)
+    factors: int = Field(128, ge=1)
     """Length of the item and user vectors."""
 
-    regularization: float = Field(0.05, ge=0.0)
+    regularization: float = Field(5.0, ge=0.0)
     """L2 regularisation of the factors."""
 
-    alpha: float = Field(10.0, gt=0.0)
+    alpha: float = Field(20.0, gt=0.0)
     """Confidence of an interaction: ``alpha x`` its weight (interactions are scaled so that
     their mean weight is 1)."""
 
@@ -43,7 +45,8 @@ class ALSConfig(WeightedConfig):
     """Alternating least-squares sweeps."""
 
     num_threads: int = Field(1, ge=1)
-    """Threads of implicit's solver (BLAS itself is held to one thread, as implicit advises)."""
+    """Threads of implicit's solver (BLAS is held to one thread while fitting, as implicit
+    advises)."""
 
 
 @register
@@ -53,43 +56,60 @@ class ALS(BaseRecommender):
     Items never interacted with in training cannot be scored (``NaN``), nor can an empty history.
 
     Example:
-        >>> model = ALS(ALSConfig(factors=128))  # doctest: +SKIP
+        >>> model = ALS(ALSConfig(factors=256))  # doctest: +SKIP
     """
 
     key: ClassVar[str] = "als"
     config_cls: ClassVar[type[ALSConfig]] = ALSConfig
     config: ALSConfig
-    search_space: ClassVar[dict[str, list[Any]]] = {"factors": [64, 128], "alpha": [5.0, 20.0]}
+    search_space: ClassVar[dict[str, list[Any]]] = {"factors": [128, 256]}
 
     def __init__(self, config: ALSConfig | None = None) -> None:
         super().__init__(config)
         self._solver: AlternatingLeastSquares | None = None
+        self._blas: ThreadpoolController | None = None
         self._known = np.zeros(0, dtype=bool)  # (N,) item occurred in training
+        self._type_table = type_weight_table(self.config.event_weights)
         self.weight_scale = 1.0
         """Mean event weight of the training matrix (interactions are divided by it)."""
 
     def _new_solver(self, seed: int | None) -> AlternatingLeastSquares:
+        # Imported here so that ``import shoprec`` stays light.
         from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import ThreadpoolController
 
         cfg = self.config
-        return AlternatingLeastSquares(
-            factors=cfg.factors,
-            regularization=cfg.regularization,
-            alpha=cfg.alpha,
-            iterations=cfg.iterations,
-            num_threads=cfg.num_threads,
-            random_state=seed,
-        )
+        # Created after implicit has loaded scipy, so that it sees every BLAS in the process.
+        self._blas = ThreadpoolController()
+        with self._one_blas_thread():
+            return AlternatingLeastSquares(
+                factors=cfg.factors,
+                regularization=cfg.regularization,
+                alpha=cfg.alpha,
+                iterations=cfg.iterations,
+                num_threads=cfg.num_threads,
+                random_state=seed,
+            )
+
+    def _one_blas_thread(self) -> AbstractContextManager[object]:
+        """BLAS held to one thread around implicit's calls.
+
+        implicit parallelises over users itself (and warns about a threaded BLAS); a threaded
+        BLAS inside its small per-user solves costs 3x and long tails on a single request.
+        """
+        if self._blas is None:  # pragma: no cover - set with the solver
+            raise ModelError("ALS has no solver")
+        limit: AbstractContextManager[object] = self._blas.limit(limits=1, user_api="blas")
+        return limit
 
     def fit(self, data: Interactions, opts: FitOptions = FitOptions()) -> None:
         """Factorise the weighted user-item matrix of ``data`` (seeded by ``opts.seed``)."""
-        table = type_weight_table(self.config.event_weights)
         seqs = data.sequences
-        matrix = user_item_matrix(seqs, data.n_items, table[seqs.types])
+        matrix = user_item_matrix(seqs, data.n_items, self._type_table[seqs.types])
         self.weight_scale = float(matrix.data.mean()) if matrix.nnz else 1.0
         matrix = (matrix / self.weight_scale).astype(np.float32).tocsr()
-        with threadpool_limits(1, "blas"):
-            solver = self._new_solver(opts.seed)
+        solver = self._new_solver(opts.seed)
+        with self._one_blas_thread():
             solver.fit(matrix, show_progress=False)
         self.item_vocab = IdVocab(data.item_vocab.ids)
         self._known = np.diff(matrix.tocsc().indptr) > 0
@@ -101,10 +121,11 @@ class ALS(BaseRecommender):
         self._require_fitted()
         solver = self._require_solver()
         n = len(self._known)
-        weights = history_weights(histories, n, type_weight_table(self.config.event_weights))
+        weights = history_weights(histories, n, self._type_table)
         query = user_item_matrix(histories, n, weights / self.weight_scale).astype(np.float32)
-        users = solver.recalculate_user(np.arange(len(histories)), query)
-        scores = np.asarray(users @ solver.item_factors.T, dtype=np.float32)
+        with self._one_blas_thread():
+            users = solver.recalculate_user(np.arange(len(histories)), query)
+            scores = np.asarray(users @ solver.item_factors.T, dtype=np.float32)
         scores[:, ~self._known] = np.nan
         scores[histories.lengths() == 0] = np.nan
         return scores
@@ -119,8 +140,7 @@ class ALS(BaseRecommender):
         return {"item_factors": self._require_solver().item_factors, "known": self._known}
 
     def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
-        with threadpool_limits(1, "blas"):
-            self._solver = self._new_solver(None)
+        self._solver = self._new_solver(None)
         self._solver.item_factors = arrays["item_factors"]
         self._known = arrays["known"]
 

@@ -3,7 +3,7 @@
 An item-to-item matrix counted from every user's sequence (each event paired with the next
 ``window`` events), weighted by event type and recency, pruned to the ``top_m`` neighbours per
 item. A recommendation sums the neighbour rows of the latest history items: cheap enough to
-answer a single request in microseconds and to rebuild often.
+answer a single request in well under a millisecond and to rebuild often.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class CoVisitationConfig(WeightedConfig):
     window: int = Field(5, ge=1)
     """Each event is paired with this many following events of the same user."""
 
-    reverse_weight: float = Field(0.5, ge=0.0)
+    reverse_weight: float = Field(0.25, ge=0.0)
     """Weight of the backward direction: ``A`` then ``B`` also counts as ``B -> A`` this much
     (1 makes the matrix symmetric, 0 purely sequential)."""
 
@@ -40,8 +40,9 @@ class CoVisitationConfig(WeightedConfig):
     (a pair's age is that of its later event); ``None`` keeps every pair fully."""
 
     normalization: Normalization = "none"
-    """``"none"``: weighted pair counts; ``"cosine"``: divided by ``sqrt(n_A * n_B)`` (the two
-    items' weighted event counts), so that best-sellers do not neighbour everything."""
+    """``"none"``: weighted pair counts; ``"cosine"``: ``A -> B`` divided by
+    ``sqrt(out_A * in_B)``, the total weight of pairs leaving ``A`` and entering ``B``, so that
+    best-sellers do not neighbour everything."""
 
     top_m: int = Field(200, ge=1)
     """Neighbours kept per item (the strongest)."""
@@ -49,7 +50,7 @@ class CoVisitationConfig(WeightedConfig):
     last_n: int = Field(10, ge=1)
     """Latest history events whose neighbours are summed at scoring time."""
 
-    position_decay: float = Field(0.8, gt=0.0, le=1.0)
+    position_decay: float = Field(0.5, gt=0.0, le=1.0)
     """Weight of a history event relative to the one after it (the latest weighs 1)."""
 
 
@@ -70,8 +71,8 @@ class CoVisitation(BaseRecommender):
     config_cls: ClassVar[type[CoVisitationConfig]] = CoVisitationConfig
     config: CoVisitationConfig
     search_space: ClassVar[dict[str, list[Any]]] = {
+        "position_decay": [0.5, 0.8],
         "normalization": ["none", "cosine"],
-        "window": [3, 10],
     }
 
     def __init__(self, config: CoVisitationConfig | None = None) -> None:
@@ -91,7 +92,7 @@ class CoVisitation(BaseRecommender):
         counts = sp.csr_matrix((n, n), dtype=np.float32)
         # One pass per distance keeps memory at one pair per event (not window pairs per event).
         for d in range(1, cfg.window + 1):
-            first = np.flatnonzero(user[:-d] == user[d:]) if d < len(user) else np.zeros(0, int)
+            first = np.flatnonzero(user[:-d] == user[d:])
             then = first + d
             a, b = seqs.items[first], seqs.items[then]
             keep = a != b
@@ -107,16 +108,14 @@ class CoVisitation(BaseRecommender):
                 dtype=np.float32,
             )
         if cfg.normalization == "cosine":
-            occurrences = np.bincount(seqs.items, weights=weights * decay, minlength=n)
-            scale = 1.0 / np.sqrt(np.maximum(occurrences, 1e-12))
-            counts = sp.csr_matrix(sp.diags(scale) @ counts @ sp.diags(scale), dtype=np.float32)
+            counts = _cosine(counts)
         self.item_vocab = IdVocab(data.item_vocab.ids)
         self._matrix = _top_per_row(counts, cfg.top_m)
         self._fitted = True
 
     # -- scoring ---------------------------------------------------------------------------
     def score_batch(self, histories: UserSequences) -> Scores:
-        """Summed neighbour rows of each history's latest events ``(B, N)``; ``NaN`` = no evidence."""
+        """Summed neighbour rows of each history's latest events ``(B, N)``; NaN = no evidence."""
         self._require_fitted()
         n = self._matrix.shape[0]
         weights = history_weights(histories, n, self._type_table)
@@ -146,6 +145,19 @@ class CoVisitation(BaseRecommender):
         self._matrix = sp.csr_matrix(
             (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n)
         )
+
+
+def _cosine(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """``C[a, b] / sqrt(out_a * in_b)``: each pair over its items' total pair weights (<= 1)."""
+    out_total = np.asarray(counts.sum(axis=1)).ravel()
+    in_total = np.asarray(counts.sum(axis=0)).ravel()
+    # Every stored pair has both totals >= its own weight > 0; empty rows and columns are
+    # scaled by 0 only to avoid a division by zero.
+    row_scale = np.divide(
+        1.0, np.sqrt(out_total), out=np.zeros(len(out_total)), where=out_total > 0
+    )
+    col_scale = np.divide(1.0, np.sqrt(in_total), out=np.zeros(len(in_total)), where=in_total > 0)
+    return sp.csr_matrix(sp.diags(row_scale) @ counts @ sp.diags(col_scale), dtype=np.float32)
 
 
 def _top_per_row(matrix: sp.csr_matrix, m: int) -> sp.csr_matrix:

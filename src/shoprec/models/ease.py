@@ -57,6 +57,7 @@ class EASE(BaseRecommender):
         super().__init__(config)
         self._weights = np.zeros((0, 0), dtype=np.float32)  # (N, N) item-item B
         self._known = np.zeros(0, dtype=bool)  # (N,) item occurred in training
+        self._type_table = type_weight_table(self.config.event_weights)
         self.weight_scale = 1.0
         """Mean event weight of the training matrix (interactions are divided by it)."""
 
@@ -77,9 +78,8 @@ class EASE(BaseRecommender):
                 f"max_items={cfg.max_items:,}. Use 'covisit' or 'sasrec' for large catalogues, "
                 "or raise max_items if the machine can take it."
             )
-        table = type_weight_table(cfg.event_weights)
         seqs = data.sequences
-        matrix = user_item_matrix(seqs, n, table[seqs.types])
+        matrix = user_item_matrix(seqs, n, self._type_table[seqs.types])
         self.weight_scale = float(matrix.data.mean()) if matrix.nnz else 1.0
         matrix = (matrix / self.weight_scale).astype(cfg.dtype)
         # The Gram matrix is symmetric: the transposed view is the Fortran-ordered array LAPACK
@@ -95,7 +95,7 @@ class EASE(BaseRecommender):
         """``history @ B`` for each history ``(B, N)``; ``NaN`` for unknown items, empty rows."""
         self._require_fitted()
         n = len(self._known)
-        weights = history_weights(histories, n, type_weight_table(self.config.event_weights))
+        weights = history_weights(histories, n, self._type_table)
         query = user_item_matrix(histories, n, weights / self.weight_scale)
         scores = np.asarray(query @ self._weights, dtype=np.float32)
         scores[:, ~self._known] = np.nan
@@ -133,7 +133,7 @@ def _ease_weights(gram: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
             f"EASE: the regularised Gram matrix is not invertible (LAPACK info {info})"
         )
     # potri filled the upper triangle of the Fortran array: the lower one of its C-ordered view.
-    inverse = factor.T
+    inverse: npt.NDArray[np.floating] = factor.T
     _mirror_lower(inverse)
     diag = np.diag(inverse).copy()
     inverse /= -diag  # column j divided by -P[j, j]

@@ -1,4 +1,4 @@
-"""Popularity: the most-interacted items, optionally time-decayed and within the shopper's categories.
+"""Popularity: the most-interacted items, optionally time-decayed, optionally per category.
 
 The last link of every fallback chain (it can always score, even an empty history) and the
 floor every other model must beat.
@@ -60,13 +60,14 @@ class Popularity(BaseRecommender):
         self._category = np.zeros(0, dtype=np.int64)  # (N,) category code, -1 = none
         self._relative = np.zeros(0, dtype=np.float32)  # (N,) popularity / max popularity
         self._within = np.zeros(0, dtype=np.float32)  # (N,) share of its category's popularity
+        self._type_table = type_weight_table(self.config.event_weights)
 
     def fit(self, data: Interactions, opts: FitOptions = FitOptions()) -> None:
         """Count every item's weighted events in ``data`` (``opts`` is unused: no randomness)."""
         cfg = self.config
         times = data.events[Columns.TIMESTAMP].fill_null(0.0).to_numpy()
         newest = float(times.max()) if len(times) else 0.0
-        weights = type_weight_table(cfg.event_weights)[data.type_codes] * recency_weights(
+        weights = self._type_table[data.type_codes] * recency_weights(
             times, newest, cfg.half_life_days
         )
         popularity = np.bincount(data.item_index, weights=weights, minlength=data.n_items)
@@ -95,18 +96,20 @@ class Popularity(BaseRecommender):
     def score_batch(self, histories: UserSequences) -> Scores:
         """Relative popularity ``(B, N)``; per category when configured (never ``NaN``)."""
         self._require_fitted()
-        weights = history_weights(histories, len(self._popularity), self._type_table())
+        weights = history_weights(histories, len(self._popularity), self._type_table)
         scores = np.tile(self._relative, (len(histories), 1))
         if not self.config.per_category or not len(histories.items):
             return scores
-        n_categories = self._n_categories()
+        width = self._n_categories() + 1
         rows = np.repeat(np.arange(len(histories)), histories.lengths())
         cats = self._category[histories.items]
         keep = cats >= 0
         # (B, C + 1): each history's weighted category shares; the extra column (index -1)
         # stays zero for items without a category.
-        shares = np.zeros((len(histories), n_categories + 1), dtype=np.float32)
-        np.add.at(shares, (rows[keep], cats[keep]), weights[keep])
+        flat = np.bincount(
+            rows[keep] * width + cats[keep], weights=weights[keep], minlength=len(histories) * width
+        )
+        shares = flat.reshape(len(histories), width).astype(np.float32)
         totals = shares.sum(axis=1, keepdims=True)
         np.divide(shares, totals, out=shares, where=totals > 0)
         item_share = shares[:, self._category]  # (B, N)
@@ -114,9 +117,6 @@ class Popularity(BaseRecommender):
         categorised = (totals[:, 0] > 0)[:, None]
         scores = np.where(in_history, item_share * self._within, self._relative - 2.0)
         return np.where(categorised, scores, self._relative[None, :]).astype(np.float32)
-
-    def _type_table(self) -> npt.NDArray[np.float32]:
-        return type_weight_table(self.config.event_weights)
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:

@@ -1,0 +1,55 @@
+"""The main job end to end on the small synthetic shop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shoprec.cli import app
+from shoprec.events import SQLiteEventStore
+from shoprec.jobs.demo import run_demo
+from shoprec.models import ModelVersions
+
+
+def test_demo_stores_compares_publishes_and_recommends(tmp_path: Path) -> None:
+    steps: list[str] = []
+    result = run_demo(
+        tmp_path,
+        models=["popularity", "covisit"],
+        main_model="covisit",
+        step=steps.append,
+        shop_preset="small",
+    )
+    assert (tmp_path / "shop" / "truth.json").is_file()
+    assert (tmp_path / "home" / "shoprec.db").is_file()
+    assert [row["model"] for row in result.comparison] == ["popularity", "covisit"]
+    results = json.loads((tmp_path / "evaluation" / "results.json").read_text())
+    assert len(results) == 2
+    assert ModelVersions(tmp_path / "home" / "models").current() == result.trained.version_dir
+    # The published model carries the comparison's measurement instead of a second fit.
+    covisit = result.comparison[1]
+    assert result.trained.metrics["NDCG@10"] == covisit["NDCG@10"]
+    # Three stored shoppers plus the anonymous session after a main purchase.
+    assert len(result.showcases) == 4
+    after_main = result.showcases[-1]
+    assert all(item not in after_main.history for item in after_main.ranked.item_ids)
+    assert any("comparing models" in s for s in steps)
+
+
+def test_demo_rerun_replaces_its_store(tmp_path: Path) -> None:
+    for _ in range(2):
+        result = run_demo(
+            tmp_path, models=["popularity"], main_model="popularity", shop_preset="small"
+        )
+    with_one_import = result.data.n_events
+    with SQLiteEventStore(tmp_path / "home" / "shoprec.db") as store:
+        assert store.count() == with_one_import
+
+
+def test_demo_command_prints_the_comparison(tmp_path: Path) -> None:
+    args = ["demo", "--output", str(tmp_path), "--models", "popularity", "--model", "popularity"]
+    result = CliRunner().invoke(app, [*args, "--preset", "small"])
+    assert result.exit_code == 0, result.output
+    assert "popularity" in result.output and "published as" in result.output
