@@ -91,3 +91,18 @@ def test_unknown_models_and_bad_seeds_fail_before_training() -> None:
         run_benchmark(chain_log(), ["test-transition"], seeds=0)
     with pytest.raises(ConfigError, match="unknown protocol"):
         run_benchmark(chain_log(), ["test-transition"], protocol="random")
+
+
+def test_a_model_that_refuses_the_data_is_reported_not_run(tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    rows = run_benchmark(
+        chain_log(),
+        ["ease", "test-transition"],
+        output=tmp_path,
+        progress=lambda msg, done, total: calls.append((msg, done, total)),
+        params={"ease": {"max_items": 1}},
+    )
+    assert rows[0]["model"] == "ease" and "max_items=1" in rows[0]["skipped"]
+    assert rows[1]["HR@10"] == 1.0  # the comparison went on
+    assert calls[-1][1] == calls[-1][2]  # progress still reaches its total
+    assert "not run: EASE inverts" in (tmp_path / "results.md").read_text()

@@ -152,7 +152,8 @@ def run_benchmark(
 
     Raises:
         UnknownModelError: For an unregistered key (before any training starts).
-        ConfigError: For an unknown protocol or ``seeds < 1``.
+        ConfigError: For an unknown protocol or ``seeds < 1``. A model whose fit raises
+            ``ConfigError`` on this data is reported as a row with ``"skipped"`` (the reason).
     """
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
@@ -174,7 +175,16 @@ def run_benchmark(
         def on_trial(index: int, n: int, key: str = key) -> None:
             step(f"{key}: tuning {index + 1}/{n}")
 
-        trials = tune(key, splits[0], 0, on_trial, points[key])
+        try:
+            trials = tune(key, splits[0], 0, on_trial, points[key])
+        except ConfigError as exc:
+            # A model that refuses this data (e.g. EASE on a huge catalogue) is reported as
+            # not run, with its reason, instead of ending the whole comparison.
+            rows.append(
+                {"model": key, "protocol": protocol, "dataset": dataset, "skipped": str(exc)}
+            )
+            done += len(points[key]) - 1 + seeds
+            continue
         chosen = best_trial(trials)
         runs = []
         for seed in range(seeds):

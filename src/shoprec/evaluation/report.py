@@ -62,6 +62,8 @@ def _table(header: list[str], lines: list[list[str]]) -> list[str]:
 
 
 def _params(row: dict[str, Any]) -> str:
+    if "skipped" in row:
+        return f"not run: {row['skipped'].split(';')[0]}"
     parts = [f"{k}={v}" for k, v in row.get("params", {}).items()]
     if row.get("epochs") is not None:
         parts.append(f"epochs={row['epochs']}")
