@@ -22,9 +22,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from shoprec.data.loaders import load_dataset
 
-from shoprec.data import SPLIT_PROTOCOLS
+from shoprec.data import SPLIT_PROTOCOLS, load_dataset
 from shoprec.evaluation import run_benchmark
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
