@@ -17,7 +17,7 @@ from rich.table import Table
 from shoprec.data import SPLIT_PROTOCOLS
 from shoprec.data.loaders import load_dataset
 from shoprec.errors import ConfigError
-from shoprec.evaluation import markdown, run_benchmark
+from shoprec.evaluation import run_benchmark, summary
 
 from .app import ParamOption, app, console, err_console, parse_params
 
@@ -26,6 +26,15 @@ DataArg = Annotated[
 ]
 ProtocolOption = Annotated[str, typer.Option(help=f"Split protocol: {', '.join(SPLIT_PROTOCOLS)}.")]
 SeedsOption = Annotated[int, typer.Option(min=1, help="Final fits per model (mean and std).")]
+
+
+def comparison_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The models side by side (test target), as a terminal table."""
+    header, lines = summary(rows)
+    table = Table(*header, title=title)
+    for line in lines:
+        table.add_row(*line)
+    return table
 
 
 def _run(
@@ -74,7 +83,7 @@ def benchmark(
     """Tune each model on validation, test it, write and print the comparison."""
     keys = [k.strip() for k in models.split(",") if k.strip()]
     rows = _run(data, keys, protocol, seeds, output, None)
-    console.print(markdown(rows, f"{data.name} ({protocol})"), markup=False, highlight=False)
+    console.print(comparison_table(rows, f"{data.name} ({protocol}, test target)"))
     console.print(f"results -> {output}/results.json, results.md, results.png", style="dim")
 
 

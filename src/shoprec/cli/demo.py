@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shoprec.evaluation import markdown
 from shoprec.jobs.demo import item_titles, run_demo
 
 from .app import app, console, err_console
+from .benchmark import comparison_table
 
 
 @app.command("demo")
@@ -47,11 +47,8 @@ def demo(
         step=lambda message: err_console.print(f"[bold cyan]>[/bold cyan] {message}"),
         shop_preset=preset,
     )
-    console.print(
-        markdown(result.comparison, f"{result.data_dir.name}: leave-one-out, full catalogue"),
-        markup=False,
-        highlight=False,
-    )
+    title = f"{result.data_dir.name}: leave-one-out, full catalogue, test target"
+    console.print(comparison_table(result.comparison, title))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.trained.metrics.items())
     console.print(f"[bold]{model}[/bold] published as {result.trained.version_dir}: {metrics}")
     titles = item_titles(result.data)

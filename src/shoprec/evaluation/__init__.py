@@ -30,7 +30,7 @@ from .ranking import (
     evaluate_report,
     rank_cases,
 )
-from .report import markdown, write_results
+from .report import markdown, summary, write_results
 
 __all__ = [
     "ACTIVITY_EDGES",
@@ -60,6 +60,7 @@ __all__ = [
     "popularity_shares",
     "rank_cases",
     "run_benchmark",
+    "summary",
     "tune",
     "write_results",
 ]

@@ -70,16 +70,22 @@ def _params(row: dict[str, Any]) -> str:
     return ", ".join(parts) or "defaults"
 
 
+def summary(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells of the main comparison (one line per model)."""
+    header = ["model", *(h for _, h, _ in MAIN_COLUMNS), "chosen on validation"]
+    lines = [
+        [str(r["model"]), *(_cell(r, n, d) for n, _, d in MAIN_COLUMNS), _params(r)] for r in rows
+    ]
+    return header, lines
+
+
 def markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     """The markdown report: main table, beyond-accuracy table and NDCG@10 by history length."""
     seeds = max((int(r.get("seeds", 1)) for r in rows), default=1)
     lines = [f"# {title}", ""]
     if seeds > 1:
         lines += [f"Mean ± standard deviation over {seeds} seeds.", ""]
-    main = [
-        [str(r["model"]), *(_cell(r, n, d) for n, _, d in MAIN_COLUMNS), _params(r)] for r in rows
-    ]
-    lines += _table(["model", *(h for _, h, _ in MAIN_COLUMNS), "chosen on validation"], main)
+    lines += _table(*summary(rows))
     extra = [(n, h, d) for n, h, d in EXTRA_COLUMNS if any(n in r for r in rows)]
     if extra:
         lines += ["", "Beyond accuracy (popularity measured on the training log):", ""]

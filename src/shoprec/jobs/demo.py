@@ -139,7 +139,7 @@ def run_demo(
         "loo",
         1,
         output / "evaluation",
-        lambda message, done, total: say(f"  [{done + 1}/{total}] {message}"),
+        lambda message, done, total: say(f"  [{min(done + 1, total)}/{total}] {message}"),
         dataset=data_dir.name,
         params={k: {"max_epochs": max_epochs} if k.startswith("sasrec") else {} for k in models},
     )
