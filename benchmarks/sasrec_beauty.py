@@ -26,7 +26,8 @@ import numpy as np
 import polars as pl
 import torch
 
-from shoprec.data import EvalSet, Interactions, Split, leave_one_out
+from shoprec.data import EvalSet, Split, leave_one_out, load_dataset
+from shoprec.evaluation import evaluate as evaluate_cases
 from shoprec.models import FitOptions
 from shoprec.models.sasrec import SASRec, SASRecConfig
 from shoprec.types import Query
@@ -34,37 +35,10 @@ from shoprec.types import Query
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon_beauty"
 
 
-def load_beauty(path: Path = DATA) -> Interactions:
-    """The Beauty events and catalogue as Interactions."""
-    events = pl.read_csv(
-        path / "events.csv.gz",
-        schema_overrides={"user_id": pl.String, "item_id": pl.String, "value": pl.Float64},
-    )
-    items = pl.read_csv(
-        path / "items.csv.gz",
-        schema_overrides={"item_id": pl.String, "brand": pl.String, "price": pl.Float64},
-    )
-    return Interactions(events, items)
-
-
-def evaluate(model: SASRec, cases: EvalSet, k: int = 10) -> dict[str, float]:
-    """HR@k and NDCG@k over the whole catalogue with each case's history items excluded."""
-    ndcg, hits = [], []
-    for start in range(0, len(cases), 1024):
-        part = cases.take(np.arange(start, min(start + 1024, len(cases))))
-        scores = model.score_batch(part.histories)
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-        for row in range(len(part)):
-            scores[row, part.histories.items_of(row)] = -np.inf
-        target = scores[np.arange(len(part)), part.targets]
-        rank = (scores > target[:, None]).sum(axis=1)
-        hit = (rank < k) & np.isfinite(target)
-        hits.append(hit)
-        ndcg.append(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0))
-    return {
-        f"hr@{k}": float(np.concatenate(hits).mean()),
-        f"ndcg@{k}": float(np.concatenate(ndcg).mean()),
-    }
+def evaluate(model: SASRec, cases: EvalSet) -> dict[str, float]:
+    """HR/NDCG@10 and @20 over the whole catalogue, history items excluded (shoprec's harness)."""
+    metrics = evaluate_cases(model, cases, ks=(10, 20))
+    return {k: metrics[k] for k in ("HR@10", "NDCG@10", "HR@20", "NDCG@20")}
 
 
 def parse_value(text: str) -> Any:
@@ -195,7 +169,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    data = load_beauty()
+    data = load_dataset(DATA)
     split = leave_one_out(data)
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
     n_users = data.events["user_id"].n_unique()
@@ -220,7 +194,7 @@ def main() -> None:
             with args.log.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
     for split_name in ("val", "test", "test_refit", "test_cold", "test_warm"):
-        for metric in ("ndcg@10", "hr@10"):
+        for metric in ("NDCG@10", "HR@10"):
             vals = [r[split_name][metric] for r in results if split_name in r]
             if not vals:
                 continue

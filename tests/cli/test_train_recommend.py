@@ -76,3 +76,22 @@ def test_user_mistakes_are_one_line_errors(
     assert "expected NAME=VALUE" in err
     err = _fails(["recommend", "--user", "u1", "--items", "a"], capsys, monkeypatch)
     assert "exactly one of --user or --items" in err
+
+
+@pytest.mark.torch
+def test_sasrec_trains_resumably_and_warm_starts(home: Path, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
+    _ok(["data", "import", str(shop)])
+    tiny = ["--param", "hidden=16", "--param", "text_encoder=hashing-32", "--max-epochs", "2"]
+    checkpoints = tmp_path / "ckpt"
+    out = _ok(["train", "--model", "sasrec", *tiny, "--checkpoint-dir", str(checkpoints)])
+    assert "NDCG@10" in out
+    assert (checkpoints / "validation" / "checkpoint.json").is_file()
+    assert (checkpoints / "final" / "checkpoint.json").is_file()
+    first = (home / "models" / "CURRENT").read_text().strip()
+    _ok(["train", "--model", "sasrec", *tiny, "--warm-start", str(home / "models" / first)])
+    second = (home / "models" / "CURRENT").read_text().strip()
+    assert second != first
+    record = (home / "models" / second / "metrics.json").read_text()
+    assert first in record  # the warm start is recorded with the new version

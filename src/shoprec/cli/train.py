@@ -49,6 +49,10 @@ def train(
         Path | None,
         typer.Option(help="Previous model artifact to start from (new items start from text)."),
     ] = None,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint every epoch here; a rerun resumes (sasrec)."),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: settings).")] = None,
     max_epochs: Annotated[int | None, typer.Option(help="Epoch cap for iterative models.")] = None,
     config: ConfigOption = None,
@@ -76,6 +80,7 @@ def train(
         ),
         cache_dir=settings.cache_dir,
         warm_start=warm_start,
+        checkpoint_dir=checkpoint_dir,
     )
     table = Table("metric (last event per shopper)", "value", title=f"{key} validation")
     for name, value in result.metrics.items():

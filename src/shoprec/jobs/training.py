@@ -74,11 +74,15 @@ def _fit(
     data: Interactions,
     opts: FitOptions,
     warm_start: Path | None,
+    checkpoint_dir: Path | None,
 ) -> BaseRecommender:
     model = create_model(key, dict(params))
+    accepts = inspect.signature(model.fit).parameters
     kwargs: dict[str, Any] = {}
-    if warm_start is not None and "warm_start" in inspect.signature(model.fit).parameters:
+    if warm_start is not None and "warm_start" in accepts:
         kwargs["warm_start"] = load_model(warm_start)
+    if checkpoint_dir is not None and "checkpoint_dir" in accepts:
+        kwargs["checkpoint_dir"] = checkpoint_dir
     model.fit(data, opts, **kwargs)
     return model
 
@@ -94,6 +98,7 @@ def train_and_publish(
     warm_start: Path | None = None,
     validate: bool = True,
     metrics: Mapping[str, float] | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> TrainResult:
     """Fit model ``key`` on ``data``, save it as a new version, make it current.
 
@@ -112,6 +117,8 @@ def train_and_publish(
             that support it (others are refit from the log, which is all their state).
         validate: Measure first (two fits); without it, one fit of ``opts.max_epochs``.
         metrics: Without ``validate``: metrics measured elsewhere to record with the model.
+        checkpoint_dir: For models that checkpoint (sasrec): write a checkpoint per epoch
+            there and resume from it when a run was interrupted.
 
     Raises:
         ModelError: The model cannot be trained on this data (message says why).
@@ -123,10 +130,14 @@ def train_and_publish(
     split = leave_one_out(data)
     if validate and len(split.test):
         run = replace(opts, validation=split.test)
-        measured = _fit(key, params, split.test_train, run, warm_start)
+        ckpt = checkpoint_dir / "validation" if checkpoint_dir else None
+        measured = _fit(key, params, split.test_train, run, warm_start, ckpt)
         measured_metrics = evaluate(measured, split.test, ks=(10, 20))
         epochs = getattr(measured, "best_epoch", None) or epochs
-    model = _fit(key, params, data, replace(opts, max_epochs=epochs, validation=None), warm_start)
+    final = replace(opts, max_epochs=epochs, validation=None)
+    model = _fit(
+        key, params, data, final, warm_start, checkpoint_dir / "final" if checkpoint_dir else None
+    )
     seconds = time.perf_counter() - start
     version_dir = versions.new_version(key)
     model.save(version_dir)
