@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shoprec.errors import ConfigError
+from shoprec.pipeline import PipelineConfig
 
 DEFAULT_CONFIG_FILE = Path("shoprec.toml")
 
@@ -43,6 +44,63 @@ class TrainSettings(BaseModel):
     """Cap on epochs for iterative models (``None``: the model's own)."""
 
 
+class VariantSettings(BaseModel):
+    """One arm of an A/B test: a share of shoppers and what differs for them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    """Name reported with each response and in the experiment metrics."""
+    weight: Annotated[float, Field(gt=0.0)] = 1.0
+    """Share of shoppers (relative to the other variants' weights)."""
+    model: str | None = None
+    """Model version directory name under ``models/`` (``None``: the current model)."""
+    blend_weights: dict[str, float] | None = None
+    """Source weights for this variant (``None``: the pipeline's)."""
+    diversity: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """MMR diversity weight for this variant (``None``: the pipeline's)."""
+
+
+class ServingSettings(BaseModel):
+    """The HTTP service: address, security, limits, pipeline and experiments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    """TCP port."""
+    workers: Annotated[int, Field(ge=1)] = 1
+    """Worker processes (live state is per process: keep 1 unless state moves to a shared store)."""
+    write_keys: list[SecretStr] = Field(default_factory=list)
+    """API keys allowed to send events and change the catalogue (``X-API-Key``); empty: open."""
+    admin_keys: list[SecretStr] = Field(default_factory=list)
+    """API keys for admin routes (reload, experiments, forgetting users); empty: open."""
+    read_keys: list[SecretStr] = Field(default_factory=list)
+    """API keys for recommendation reads; empty: reads need no key."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API (``["*"]`` for any); empty: no CORS headers."""
+    max_body_bytes: Annotated[int, Field(ge=1)] = 1_048_576
+    """Largest accepted request body; larger ones get 413."""
+    max_batch_size: Annotated[int, Field(ge=1)] = 1000
+    """Most events or items in one request; more get 413."""
+    max_n: Annotated[int, Field(ge=1)] = 100
+    """Largest ``n`` a recommendation request may ask for."""
+    reload_interval_s: Annotated[float, Field(ge=0.0)] = 2.0
+    """How often the ``CURRENT`` model pointer is checked for a new version (0: never)."""
+    covisit: bool = True
+    """Fit a co-visitation model on the event log at (re)load for the co-visitation source
+    when the live model is not one (``False``: use the live model's item similarity)."""
+    state_capacity: Annotated[int, Field(ge=1)] = 100_000
+    """Shoppers whose live state is held in memory (least recently seen reloaded on demand)."""
+    experiment_salt: str = "shoprec"
+    """Salt of the variant assignment hash (change it to reshuffle shoppers)."""
+    variants: list[VariantSettings] = Field(default_factory=list)
+    """A/B test arms; empty: everyone gets the ``default`` variant."""
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    """Sources, blend weights, event-type weights, diversity and scenarios."""
+
+
 class Settings(BaseSettings):
     """Everything shoprec can be told; defaults run on one machine with embedded storage."""
 
@@ -56,6 +114,8 @@ class Settings(BaseSettings):
     """The model ``shoprec train`` builds."""
     train: TrainSettings = Field(default_factory=TrainSettings)
     """Training run context."""
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    """The HTTP service (``shoprec serve``)."""
 
     @property
     def store_path(self) -> Path:

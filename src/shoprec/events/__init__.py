@@ -3,14 +3,16 @@
 Owns what happens between an event (or a catalogue change) arriving and it being durably
 stored: the pydantic :class:`Event` / :class:`Item` models for single records, validation of
 whole batches (all or nothing), the :class:`EventStore` protocol with its SQLite (WAL, durable)
-and in-memory backends, and the :class:`Catalog` store. It builds on ``shoprec.types``,
-``shoprec.errors`` and ``shoprec.data`` (the canonical frame schemas) and must not import
-``features``, ``models`` or anything above them.
+and in-memory backends, the :class:`Catalog` store, and the live shopper state rebuilt
+from the store (:class:`MemoryStateStore`). It builds on ``shoprec.types``, ``shoprec.errors``
+and ``shoprec.data`` (the canonical frame schemas) and must not import ``features``,
+``models`` or anything above them.
 """
 
 from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
 from .history import HISTORY_LENGTH, stored_query
 from .importer import ImportReport, import_files, import_frames
+from .live_state import MemoryStateStore, ShopperState, StateStore
 from .memory_store import MemoryEventStore
 from .schema import Event, EventRow, Item, ItemRow, problems_from_pydantic
 from .sqlite_store import SQLiteEventStore
@@ -41,8 +43,11 @@ __all__ = [
     "ItemRow",
     "MemoryCatalog",
     "MemoryEventStore",
+    "MemoryStateStore",
     "SQLiteCatalog",
     "SQLiteEventStore",
+    "ShopperState",
+    "StateStore",
     "check_events",
     "check_items",
     "event_rows",

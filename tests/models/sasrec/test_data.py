@@ -66,3 +66,15 @@ def test_shuffled_batches_cover_every_row_once_in_a_seeded_order() -> None:
     assert [len(x) for x in a] == [4, 4, 2]
     assert sorted(np.concatenate(a).tolist()) == list(range(10))
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_length_batches_group_similar_lengths_and_still_shuffle() -> None:
+    lengths = np.array([1, 9, 2, 8, 1, 9, 2, 8])
+    a = shuffled_batches(8, 2, np.random.default_rng(0), lengths)
+    assert sorted(np.concatenate(a).tolist()) == list(range(8))
+    assert all(len(set(lengths[b].tolist())) == 1 for b in a)  # one length per batch here
+    orders = {
+        tuple(int(lengths[b][0]) for b in shuffled_batches(8, 2, np.random.default_rng(s), lengths))
+        for s in range(10)
+    }
+    assert len(orders) > 1  # batch order varies with the seed

@@ -74,6 +74,10 @@ class SASRecConfig(BaseConfig):
     batch_size: int = Field(128, ge=1)
     """Sequences per training batch."""
 
+    length_batches: bool = True
+    """Batch histories of similar length together (far less padding to compute; the batch
+    order is still shuffled every epoch)."""
+
     max_epochs: int = Field(200, ge=1)
     """Cap on training epochs (``FitOptions.max_epochs`` overrides it)."""
 

@@ -133,7 +133,23 @@ def inference_windows(seqs: UserSequences, max_len: int, n_gap_buckets: int) -> 
     )
 
 
-def shuffled_batches(n_rows: int, batch_size: int, rng: np.random.Generator) -> list[IntArray]:
-    """Row indices of one epoch's batches in a seeded random order."""
-    order = rng.permutation(n_rows)
-    return [order[i : i + batch_size] for i in range(0, n_rows, batch_size)]
+def shuffled_batches(
+    n_rows: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    lengths: IntArray | None = None,
+) -> list[IntArray]:
+    """Row indices of one epoch's batches in a seeded random order.
+
+    With ``lengths``, rows of similar length share a batch (sorted by length with random
+    tie-breaks, then the batches shuffled): a batch is only as wide as its longest history,
+    so short histories no longer pay for a long one's padding.
+    """
+    if lengths is None:
+        order = rng.permutation(n_rows)
+    else:
+        order = np.lexsort((rng.random(n_rows), lengths))
+    batches = [order[i : i + batch_size] for i in range(0, n_rows, batch_size)]
+    if lengths is None:
+        return batches
+    return [batches[i] for i in rng.permutation(len(batches))]

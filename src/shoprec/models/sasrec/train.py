@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from shoprec.errors import ArtifactError
 
 from .config import SASRecConfig
-from .data import SeqBatch, shuffled_batches
+from .data import PAD, SeqBatch, shuffled_batches
 from .net import SASRecNet
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,8 @@ class Trainer:
         self.net.train()
         start = time.perf_counter()
         total, count = 0.0, 0
-        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng):
+        lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
+        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths):
             batch = self.rows.take(rows).to_torch(self.device)
             with autocast(self.device):
                 table = self.net.items()  # (N, D)

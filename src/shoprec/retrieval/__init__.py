@@ -1,0 +1,24 @@
+"""Retrieval: candidate sources that find items worth ranking for a query.
+
+Owns the :class:`CandidateSource` protocol and its implementations: model scores over the
+catalogue, co-visitation, text similarity and trending. May import ``models`` and the layers
+below; must not import ``ranking``, ``rules``, ``pipeline`` or anything above.
+"""
+
+from .covisitation import CoVisitSource
+from .model_scores import ModelSource
+from .source import CandidateSource, Retrieved, anchors
+from .text_index import TextIndex, TextSource
+from .trending import Trending, TrendingSource
+
+__all__ = [
+    "CandidateSource",
+    "CoVisitSource",
+    "ModelSource",
+    "Retrieved",
+    "TextIndex",
+    "TextSource",
+    "Trending",
+    "TrendingSource",
+    "anchors",
+]

@@ -1,0 +1,150 @@
+"""Trending: time-decayed popularity kept current from the event stream, and its source."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from shoprec.data import IdVocab
+from shoprec.events import Event
+from shoprec.types import Candidates, Columns, ItemId, Query
+
+from .source import Retrieved
+
+SECONDS_PER_HOUR = 3600.0
+# Scores are kept relative to a reference time; past this many half-lives it moves forward
+# (and scores shrink by the same factor) so they stay far from float overflow.
+_REBASE_HALF_LIVES = 64.0
+
+
+class Trending:
+    """Per-item sum of event weights, each halving every ``half_life_hours`` of age.
+
+    Events update it as they are acknowledged, so an item taking off now rises at once.
+    Safe to share between threads.
+
+    Args:
+        half_life_hours: Age at which an event counts half.
+        event_weights: Weight per event type (types not listed weigh 1).
+        resort_interval_s: The ranking is re-sorted at most this often (0: on every change).
+        now: Reference time (seconds since the epoch); defaults to the clock.
+    """
+
+    def __init__(
+        self,
+        half_life_hours: float,
+        event_weights: Mapping[str, float],
+        resort_interval_s: float = 1.0,
+        now: float | None = None,
+    ) -> None:
+        self.half_life_s = half_life_hours * SECONDS_PER_HOUR
+        self.event_weights = dict(event_weights)
+        self.resort_interval_s = resort_interval_s
+        self._origin = time.time() if now is None else now
+        self._vocab = IdVocab()
+        self._scores = np.zeros(0, dtype=np.float64)
+        self._order: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._sorted_at = -np.inf
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    def observe_frame(self, events: pl.DataFrame) -> None:
+        """Add the events of a canonical event frame (vectorised; e.g. the store at startup)."""
+        if not events.height:
+            return
+        weights = (
+            events[Columns.EVENT_TYPE]
+            .replace_strict(self.event_weights, default=1.0, return_dtype=pl.Float64)
+            .to_numpy()
+        )
+        self._add(
+            events[Columns.ITEM].to_list(),
+            events[Columns.TIMESTAMP].fill_null(self._origin).to_numpy(),
+            weights,
+        )
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Add acknowledged events."""
+        self._add(
+            [e.item_id for e in events],
+            np.fromiter((e.timestamp for e in events), np.float64, len(events)),
+            np.fromiter(
+                (self.event_weights.get(e.event_type.value, 1.0) for e in events),
+                np.float64,
+                len(events),
+            ),
+        )
+
+    def _add(
+        self, items: list[ItemId], times: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]
+    ) -> None:
+        with self._lock:
+            idx = self._vocab.add(items)
+            if len(self._vocab) > len(self._scores):
+                grown = np.zeros(max(len(self._vocab), 2 * len(self._scores)), dtype=np.float64)
+                grown[: len(self._scores)] = self._scores
+                self._scores = grown
+            latest = float(times.max(initial=self._origin))
+            if (latest - self._origin) / self.half_life_s > _REBASE_HALF_LIVES:
+                shift = latest - self._origin
+                self._scores *= np.exp2(-shift / self.half_life_s)
+                self._origin = latest
+            exponent = np.minimum((times - self._origin) / self.half_life_s, _REBASE_HALF_LIVES)
+            np.add.at(self._scores, idx, weights * np.exp2(exponent))
+            self._dirty = True
+
+    def _ranking(self) -> tuple[list[ItemId], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        with self._lock:
+            now = time.monotonic()
+            if self._dirty and now - self._sorted_at >= self.resort_interval_s:
+                n = len(self._vocab)
+                live = np.flatnonzero(self._scores[:n] > 0)
+                self._order = live[np.argsort(-self._scores[live], kind="stable")]
+                self._sorted_at, self._dirty = now, False
+            return self._vocab.ids, self._order, self._scores
+
+    def top(
+        self,
+        k: int,
+        exclude: Collection[ItemId] = (),
+        keep: Callable[[ItemId], bool] | None = None,
+    ) -> Candidates:
+        """The ``k`` most trending items not in ``exclude`` for which ``keep`` holds.
+
+        Scores are relative: the most trending item overall scores 1.
+        """
+        ids, order, scores = self._ranking()
+        if not len(order) or k <= 0:
+            return Candidates(())
+        peak = float(scores[order[0]])
+        picked: list[int] = []
+        for idx in order:
+            item_id = ids[idx]
+            if item_id in exclude or (keep is not None and not keep(item_id)):
+                continue
+            picked.append(int(idx))
+            if len(picked) == k:
+                break
+        return Candidates(tuple(ids[i] for i in picked), (scores[picked] / peak).astype(np.float32))
+
+
+class TrendingSource:
+    """The most trending items, whatever the query (the cold-start source).
+
+    Args:
+        trending: The live trending counts.
+        name: The source's name in blend weights and responses.
+    """
+
+    def __init__(self, trending: Trending, name: str = "trending") -> None:
+        self.trending = trending
+        self.name = name
+
+    def retrieve(self, query: Query, k: int, exclude: Collection[ItemId] = ()) -> Retrieved:
+        """Top ``k`` trending items not in ``exclude``."""
+        return Retrieved(self.trending.top(k, exclude))

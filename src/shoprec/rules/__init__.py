@@ -1,0 +1,24 @@
+"""Business rules: availability and request filters, boosts and pins, diversity re-ranking.
+
+Owns what a response may contain and in what order once candidates are scored. Reads the
+catalogue through :class:`CatalogView`. May import ``models`` and the layers below; must not
+import ``retrieval``, ``ranking``, ``pipeline`` or anything above.
+"""
+
+from .boosts import Boosts, apply_boosts, apply_pins
+from .catalog_view import CatalogView
+from .diversity import mmr
+from .filters import CATEGORY_SEPARATORS, FilterSpec, in_category, keep_mask, passes
+
+__all__ = [
+    "CATEGORY_SEPARATORS",
+    "Boosts",
+    "CatalogView",
+    "FilterSpec",
+    "apply_boosts",
+    "apply_pins",
+    "in_category",
+    "keep_mask",
+    "mmr",
+    "passes",
+]

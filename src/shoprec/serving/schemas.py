@@ -1,0 +1,214 @@
+"""Request and response bodies of the HTTP API (pydantic models, shown in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, Tag
+
+from shoprec.events import Event, Item
+
+_STRICT = ConfigDict(extra="forbid")
+_Id = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class EventBatch(BaseModel):
+    """Several events in one request: stored all together or, if one is invalid, none."""
+
+    model_config = _STRICT
+
+    events: list[Event]
+    """The events, in the order they happened."""
+
+
+def _event_body_kind(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+#: ``POST /v1/events`` takes one event object or ``{"events": [...]}``.
+EventsBody = Annotated[
+    Annotated[Event, Tag("event")] | Annotated[EventBatch, Tag("batch")],
+    Discriminator(_event_body_kind),
+]
+
+
+class EventsAck(BaseModel):
+    """Acknowledgement: the events are durable and the shoppers' state reflects them."""
+
+    accepted: int
+    """Number of events stored."""
+    last_seq: int
+    """Sequence number of the last stored event."""
+
+
+class ItemBatch(BaseModel):
+    """Catalogue items to insert or replace."""
+
+    model_config = _STRICT
+
+    items: list[Item]
+    """The items; a later row for the same id wins."""
+
+
+class ItemsAck(BaseModel):
+    """Acknowledgement of a catalogue change."""
+
+    upserted: int
+    """Number of items written."""
+
+
+class ItemPatch(BaseModel):
+    """Fields of one item to change; fields left out keep their value."""
+
+    model_config = _STRICT
+
+    title: str | None = None
+    """Display name."""
+    description: str | None = None
+    """Long text."""
+    category: str | None = None
+    """Category path or name."""
+    brand: str | None = None
+    """Brand."""
+    price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """Current price."""
+    in_stock: bool | None = None
+    """Whether it can be bought now (``false`` removes it from every result at once)."""
+    attributes: dict[str, JsonValue] | None = None
+    """Other attributes."""
+
+
+class SessionEvent(BaseModel):
+    """One event of an anonymous session (not stored)."""
+
+    model_config = _STRICT
+
+    item_id: _Id
+    """The item."""
+    event_type: str = "view"
+    """What the shopper did."""
+    timestamp: float | None = None
+    """When (seconds since the epoch)."""
+
+
+class Context(BaseModel):
+    """What an anonymous or explicit-context request knows about the shopper."""
+
+    model_config = _STRICT
+
+    user_id: _Id | None = None
+    """A known shopper whose stored history is added (optional)."""
+    session_id: str | None = None
+    """Session id, used for stable A/B assignment of anonymous shoppers."""
+    events: list[SessionEvent] = Field(default_factory=list, max_length=1000)
+    """The session's events, oldest first."""
+    cart: list[_Id] = Field(default_factory=list, max_length=1000)
+    """Items in the cart."""
+    item_id: _Id | None = None
+    """The item on screen (product page)."""
+    search: Annotated[str, Field(max_length=1000)] | None = None
+    """Search text the results should match."""
+
+
+class Filters(BaseModel):
+    """Restrictions and merchandising of a POSTed recommendation request."""
+
+    model_config = _STRICT
+
+    category: str | None = None
+    """Only this category (or below it)."""
+    min_price: Annotated[float, Field(ge=0)] | None = None
+    """Only items at least this expensive."""
+    max_price: Annotated[float, Field(ge=0)] | None = None
+    """Only items at most this expensive."""
+    exclude: list[_Id] = Field(default_factory=list, max_length=1000)
+    """Items never to return."""
+    boost_items: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Score multiplier per item."""
+    boost_categories: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Score multiplier per category."""
+    pins: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Items placed at fixed 0-based positions."""
+
+
+class RecommendationQuery(Context, Filters):
+    """Body of ``POST /v1/recommendations`` and ``POST /v1/cart/recommendations``."""
+
+    n: Annotated[int, Field(ge=1)] = 10
+    """How many items."""
+    scenario: str | None = None
+    """Placement (``home``, ``product``, ``cart``, ...); default by endpoint."""
+
+
+class RecommendedItemOut(BaseModel):
+    """One recommended item."""
+
+    item_id: str
+    """The item."""
+    score: float
+    """Blended score (higher is better)."""
+    source: str
+    """Where it came from: model, covisit, text, trending, search, contextual, catalog, pinned."""
+    reason: str
+    """A short explanation for the shopper."""
+    title: str | None = None
+    """The item's title, when the catalogue has one."""
+
+
+class Recommendations(BaseModel):
+    """A recommendation response."""
+
+    items: list[RecommendedItemOut]
+    """Best first."""
+    recommendation_id: str
+    """Quote it as ``context.recommendation_id`` in click/purchase events to count conversions."""
+    variant: str
+    """The A/B variant that served it."""
+    model_version: str
+    """The model version that scored it."""
+    scenario: str
+    """The scenario applied."""
+
+
+class Forgotten(BaseModel):
+    """Result of forgetting a shopper."""
+
+    user_id: str
+    """The shopper."""
+    events_deleted: int
+    """Stored events removed."""
+
+
+class Reloaded(BaseModel):
+    """Result of a model reload."""
+
+    model_version: str
+    """The version now serving."""
+    changed: bool
+    """Whether the version changed."""
+
+
+class VariantStats(BaseModel):
+    """Counters of one A/B variant."""
+
+    name: str
+    """Variant name."""
+    weight: float
+    """Configured weight."""
+    impressions: int
+    """Recommendation responses served."""
+    clicks: int
+    """Responses with at least one click event quoting their id."""
+    conversions: int
+    """Responses with at least one purchase event quoting their id."""
+    ctr: float
+    """clicks / impressions."""
+    conversion_rate: float
+    """conversions / impressions."""
+
+
+class Experiments(BaseModel):
+    """The running A/B test."""
+
+    variants: list[VariantStats]
+    """Every variant."""

@@ -1,0 +1,50 @@
+"""Catalogue routes: stock and deletions apply to every result at once; new items at once."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from .conftest import item_ids
+
+
+def _everywhere(client: TestClient) -> list[list[str]]:
+    client.post("/v1/events", json={"user_id": "w", "item_id": "a", "event_type": "view"})
+    return [
+        item_ids(client.get("/v1/users/w/recommendations", params={"n": 6})),
+        item_ids(client.get("/v1/users/nobody/recommendations", params={"n": 6})),
+        item_ids(client.get("/v1/items/a/similar", params={"n": 6})),
+        item_ids(client.get("/v1/items/a/bought-together", params={"n": 6})),
+        item_ids(client.post("/v1/recommendations", json={"item_id": "a", "n": 6})),
+    ]
+
+
+def test_out_of_stock_leaves_every_result_at_once(client: TestClient) -> None:
+    assert all("b" in ids for ids in _everywhere(client))
+    assert client.patch("/v1/items/b", json={"in_stock": False}).status_code == 200
+    assert not any("b" in ids for ids in _everywhere(client))
+    client.patch("/v1/items/b", json={"in_stock": True})
+    assert all("b" in ids for ids in _everywhere(client))
+
+
+def test_deleted_item_vanishes_and_unknown_ones_are_404(client: TestClient) -> None:
+    assert client.delete("/v1/items/b").status_code == 204
+    assert not any("b" in ids for ids in _everywhere(client))
+    assert client.delete("/v1/items/nope").status_code == 404
+    assert client.patch("/v1/items/nope", json={"price": 1}).status_code == 404
+
+
+def test_patch_price_applies_to_price_filters(client: TestClient) -> None:
+    client.patch("/v1/items/c", json={"price": 3.0})
+    cheap = client.get("/v1/users/nobody/recommendations", params={"n": 6, "max_price": 10})
+    assert sorted(item_ids(cheap)) == ["b", "c", "f"]
+    bad = client.patch("/v1/items/c", json={"price": -1})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.price"
+
+
+def test_a_new_item_is_recommendable_at_once(client: TestClient) -> None:
+    new = {"item_id": "g", "title": "woollen winter hats g", "category": "hats", "price": 9.0}
+    assert client.put("/v1/items", json={"items": [new]}).json() == {"upserted": 1}
+    similar = client.get("/v1/items/g/similar", params={"n": 2})
+    assert similar.status_code == 200 and item_ids(similar)[0] in {"d", "e"}
+    back = client.get("/v1/items/e/similar", params={"n": 6})
+    assert "g" in item_ids(back)

@@ -1,0 +1,83 @@
+"""Recommendation routes: live events reach the next request, filters, fallback, limits."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from .conftest import item_ids
+
+
+def test_the_next_request_sees_the_view_just_posted(client: TestClient) -> None:
+    before = client.get("/v1/users/new-shopper/recommendations", params={"n": 3})
+    assert before.status_code == 200
+    assert item_ids(before)[0] == "d"  # cold: trending
+    ack = client.post(
+        "/v1/events", json={"user_id": "new-shopper", "item_id": "a", "event_type": "view"}
+    )
+    assert ack.status_code == 200 and ack.json()["accepted"] == 1
+    after = client.get("/v1/users/new-shopper/recommendations", params={"n": 3})
+    body = after.json()
+    assert body["items"][0]["item_id"] == "b"
+    assert body["items"][0]["reason"] == "because you viewed shoes a"
+    assert body["items"][0]["title"] == "socks b"
+    assert "a" not in item_ids(after)
+    assert body["variant"] == "default" and body["model_version"].endswith("-covisit")
+    assert len(body["recommendation_id"]) == 32
+
+
+def test_unknown_shopper_gets_n_items(client: TestClient) -> None:
+    response = client.get("/v1/users/nobody/recommendations", params={"n": 6})
+    ids = item_ids(response)
+    assert len(ids) == 6 and len(set(ids)) == 6
+
+
+def test_filters_and_exclusions(client: TestClient) -> None:
+    hats = client.get("/v1/users/nobody/recommendations", params={"n": 6, "category": "hats"})
+    assert sorted(item_ids(hats)) == ["d", "e"]
+    cheap = client.get(
+        "/v1/users/nobody/recommendations", params={"n": 6, "min_price": 1, "max_price": 10}
+    )
+    assert sorted(item_ids(cheap)) == ["b", "f"]
+    without = client.get("/v1/users/nobody/recommendations", params={"n": 6, "exclude": "d,e"})
+    assert sorted(item_ids(without)) == ["a", "b", "c", "f"]
+
+
+def test_n_out_of_range_and_unknown_scenario_name_the_field(client: TestClient) -> None:
+    too_many = client.get("/v1/users/x/recommendations", params={"n": 101})
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["field"] == "query.n"
+    zero = client.get("/v1/users/x/recommendations", params={"n": 0})
+    assert zero.status_code == 422
+    scenario = client.get("/v1/users/x/recommendations", params={"scenario": "moon"})
+    assert scenario.status_code == 422
+    assert scenario.json()["errors"][0]["field"] == "scenario"
+    body = client.post("/v1/recommendations", json={"n": 1000})
+    assert body.status_code == 422 and body.json()["errors"][0]["field"] == "n"
+
+
+def test_anonymous_session_and_current_item(client: TestClient) -> None:
+    session = client.post(
+        "/v1/recommendations", json={"events": [{"item_id": "a"}], "n": 2, "session_id": "s1"}
+    )
+    assert session.status_code == 200 and item_ids(session)[0] == "b"
+    product = client.post("/v1/recommendations", json={"item_id": "e", "n": 2})
+    assert product.json()["scenario"] == "product"
+    assert item_ids(product)[0] == "f"
+    assert product.json()["items"][0]["reason"] == "goes well with hats e"
+
+
+def test_similar_and_bought_together(client: TestClient) -> None:
+    similar = client.get("/v1/items/a/similar", params={"n": 3})
+    assert similar.status_code == 200 and item_ids(similar)[0] == "b"
+    together = client.get("/v1/items/a/bought-together", params={"n": 3})
+    assert item_ids(together)[0] == "b"
+    assert together.json()["items"][0]["reason"] == "often bought with shoes a"
+    assert client.get("/v1/items/zzz/similar").status_code == 404
+
+
+def test_cart_completion_uses_the_live_cart(client: TestClient) -> None:
+    client.post("/v1/events", json={"user_id": "c1", "item_id": "a", "event_type": "addtocart"})
+    response = client.post("/v1/cart/recommendations", json={"user_id": "c1", "n": 2})
+    assert response.json()["scenario"] == "cart"
+    ids = item_ids(response)
+    assert ids[0] == "b" and "a" not in ids

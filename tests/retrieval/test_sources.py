@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import polars as pl
+
+from shoprec.data import Interactions
+from shoprec.features import HashingTextEncoder
+from shoprec.models import CoVisitation, CoVisitationConfig, FitOptions
+from shoprec.retrieval import CoVisitSource, ModelSource, TextIndex, TextSource, anchors
+from shoprec.types import HistoryEvent, Query
+
+
+def _model() -> CoVisitation:
+    rows = [(f"u{u}", i, float(t)) for u in range(5) for t, i in enumerate("abc")]
+    events = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    events = events.with_columns(event_type=pl.lit("view"))
+    model = CoVisitation(CoVisitationConfig.model_validate({"reverse_weight": 0.0, "window": 1}))
+    model.fit(Interactions(events), FitOptions())
+    return model
+
+
+def test_anchors_put_context_first_then_latest_history() -> None:
+    query = Query(
+        history=(HistoryEvent("a"), HistoryEvent("b"), HistoryEvent("a")), context_items=("z",)
+    )
+    assert [(e.item_id, w) for e, w in anchors(query, 5)] == [("z", 1.0), ("a", 1.0), ("b", 0.5)]
+
+
+def test_covisit_traces_each_candidate_to_its_anchor() -> None:
+    source = CoVisitSource(_model(), {"view": 1.0})
+    found = source.retrieve(Query.from_items(["a", "b"]), 5)
+    assert found.candidates.item_ids == ("c",)  # b -> c; a -> b is an anchor itself
+    assert found.because == {"c": "b"}
+    assert source.retrieve(Query.from_items(["a"]), 5, exclude={"b"}).candidates.item_ids == ()
+
+
+def test_model_source_skips_histories_it_does_not_know() -> None:
+    source = ModelSource(_model())
+    assert len(source.retrieve(Query.from_items(["zz"]), 5).candidates) == 0
+    assert source.retrieve(Query.from_items(["a"]), 5).candidates.item_ids == ("b",)
+
+
+def test_text_source_finds_items_with_shared_words() -> None:
+    index = TextIndex(HashingTextEncoder(256))
+    index.add(["r", "s", "t"], ["red running shoes", "blue running shoes", "green tea"])
+    found = TextSource(index).retrieve(Query(context_items=("r",)), 1)
+    assert found.candidates.item_ids == ("s",) and found.because == {"s": "r"}
+    assert TextSource(index).search("tea", 1).candidates.item_ids == ("t",)
+    index.add(["u"], ["herbal tea"])  # grows while readers keep a consistent table
+    assert TextSource(index).retrieve(Query(context_items=("t",)), 1).candidates.item_ids == ("u",)
