@@ -8,6 +8,7 @@ from . import (
     demo,
     models_list,
     recommend,
+    serve,
     train,
 )
 from .app import app, main
@@ -22,5 +23,6 @@ __all__ = [
     "main",
     "models_list",
     "recommend",
+    "serve",
     "train",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from shoprec.data import UserSequences
 from shoprec.models import BaseRecommender
 from shoprec.types import Candidates, ItemId, Query
 
@@ -13,12 +14,13 @@ from .source import Retrieved, anchors
 
 
 class CoVisitSource:
-    """Items related to the query's anchors by a model's ``similar_items``, summed over anchors.
+    """Items related to the query's anchors, each anchor scored alone, summed over anchors.
 
-    With a fitted co-visitation model these are the items shoppers acted on next to the
-    anchors; with any other model, its item-to-item similarity. An anchor's neighbours are
-    scaled to at most 1 and weighted by the anchor's recency and event type; each candidate
-    remembers the anchor that contributed most (the "because you viewed X" of a response).
+    Each anchor is scored by the model as a one-item history (its ``similar_items``), all in
+    one batch. With a fitted co-visitation model these are the items shoppers acted on next to
+    the anchors; with any other model, its item-to-item similarity. An anchor's neighbours are
+    scaled to at most its weight (recency x event type); each candidate remembers the anchor
+    that contributed most (the "because you viewed X" of a response).
 
     Args:
         model: A fitted model.
@@ -42,28 +44,33 @@ class CoVisitSource:
     def retrieve(self, query: Query, k: int, exclude: Collection[ItemId] = ()) -> Retrieved:
         """Top ``k`` neighbours of the anchors, ``exclude`` and the anchors left out."""
         vocab = self.model.item_vocab
-        total: dict[ItemId, float] = {}
-        best: dict[ItemId, tuple[float, ItemId]] = {}
         found = anchors(query, self.n_anchors)
-        skip = set(exclude) | {event.item_id for event, _ in found}
+        rows: list[int] = []
+        weights: list[float] = []
+        anchor_ids: list[ItemId] = []
         for event, recency in found:
             weight = recency * self.event_weights.get(event.event_type, 1.0)
-            if weight <= 0 or event.item_id not in vocab:
-                continue
-            near = self.model.recommend(Query.from_items([event.item_id]), k + len(skip))
-            if not len(near):
-                continue
-            top = float(np.max(near.scores))
-            scale = weight / top if top > 0 else 0.0
-            for item_id, score in zip(near.item_ids, near.scores, strict=True):
-                if item_id in skip or score <= 0:
-                    continue
-                part = float(score) * scale
-                total[item_id] = total.get(item_id, 0.0) + part
-                if part > best.get(item_id, (0.0, ""))[0]:
-                    best[item_id] = (part, event.item_id)
-        if not total:
+            idx = vocab.index_of(event.item_id)
+            if weight > 0 and idx is not None:
+                rows.append(idx)
+                weights.append(weight)
+                anchor_ids.append(event.item_id)
+        if not rows:
             return Retrieved(Candidates(()))
-        ranked = Candidates(tuple(total), np.fromiter(total.values(), np.float32, len(total)))
-        top_k = ranked.top(k)
-        return Retrieved(top_k, {i: best[i][1] for i in top_k.item_ids})
+        # Every anchor as a one-item history, scored in one batch: (A, N).
+        scores = self.model.score_batch(UserSequences.from_lists([[r] for r in rows]))
+        scores = np.where(scores > 0, scores, 0.0)  # NaN (no evidence) and negatives count 0
+        skip = vocab.lookup([*exclude, *(event.item_id for event, _ in found)])
+        scores[:, skip[skip >= 0]] = 0.0
+        peak = scores.max(axis=1, keepdims=True)
+        scale = np.divide(
+            np.asarray(weights)[:, None], peak, out=np.zeros_like(peak), where=peak > 0
+        )
+        parts = scores * scale  # (A, N): each anchor's neighbours scaled to its weight
+        total = parts.sum(axis=0).astype(np.float32)
+        total[total <= 0] = np.nan
+        top = Candidates(tuple(vocab.ids), total).top(k)
+        lead = parts[:, vocab.lookup(top.item_ids)].argmax(axis=0)  # strongest anchor per item
+        return Retrieved(
+            top, {item: anchor_ids[a] for item, a in zip(top.item_ids, lead, strict=True)}
+        )

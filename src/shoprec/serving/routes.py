@@ -5,7 +5,6 @@ and durable writes never block the event loop. (No ``from __future__ import anno
 FastAPI reads the handlers' annotations, some of which are local to ``build_router``.)
 """
 
-
 import time
 from typing import Annotated
 
