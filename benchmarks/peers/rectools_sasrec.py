@@ -108,7 +108,9 @@ def leave_one_out(path: Path) -> LooSplit:
 def rank_metrics(reco: pd.DataFrame, targets: pd.DataFrame, n_items: int) -> dict[str, float]:
     """HR, NDCG, MRR and coverage at each K from RecTools recommendations (1-based ``rank``)."""
     found = targets.merge(
-        reco[[Columns.User, Columns.Item, Columns.Rank]], on=[Columns.User, Columns.Item], how="left"
+        reco[[Columns.User, Columns.Item, Columns.Rank]],
+        on=[Columns.User, Columns.Item],
+        how="left",
     )
     rank = found[Columns.Rank].to_numpy(dtype=float)  # NaN: not in the top max(KS)
     out: dict[str, float] = {}
@@ -121,9 +123,7 @@ def rank_metrics(reco: pd.DataFrame, targets: pd.DataFrame, n_items: int) -> dic
     return out
 
 
-def recommend(
-    model: SASRecModel, history: Dataset, targets: pd.DataFrame, k: int
-) -> pd.DataFrame:
+def recommend(model: SASRecModel, history: Dataset, targets: pd.DataFrame, k: int) -> pd.DataFrame:
     """Top-``k`` for the target users from their ``history``, seen items excluded."""
     with warnings.catch_warnings():
         # RecTools warns about users with no known item; they simply count as misses.
@@ -147,7 +147,7 @@ class EpochValidation(Callback):
         self.n_items = n_items
         self.patience = patience
         self.model: SASRecModel | None = None
-        self.log: list[dict[str, float]] = []
+        self.epochs: list[dict[str, float]] = []
         self.best_epoch = 0
         self.best_ndcg = -1.0
         self.started = time.perf_counter()
@@ -172,9 +172,9 @@ class EpochValidation(Callback):
             self.model.is_fitted = False
             pl_module.train()
         ndcg = rank_metrics(reco, self.targets, self.n_items)["NDCG@10"]
-        epoch = len(self.log) + 1
+        epoch = len(self.epochs) + 1
         now = time.perf_counter()
-        self.log.append(
+        self.epochs.append(
             {
                 "epoch": epoch,
                 "validation_NDCG@10": round(ndcg, 5),
@@ -232,16 +232,16 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
     """Epoch selection on validation, then the refit on train + validation scored on test."""
     train_ds = Dataset.construct(split.train)
     val = EpochValidation(train_ds, split.validation, split.n_items, args.patience)
-    seed_everything(seed, workers=True)
+    seed_everything(seed, workers=True, verbose=False)
     model = make_model(args, args.max_epochs, [val])
     val.model = model
     val.started = start = time.perf_counter()
     model.fit(train_ds)
     train_s = time.perf_counter() - start
-    best = val.log[val.best_epoch - 1]
+    best = val.epochs[val.best_epoch - 1]
 
     test_train_ds = Dataset.construct(split.test_train)
-    seed_everything(seed, workers=True)
+    seed_everything(seed, workers=True, verbose=False)
     final = make_model(args, val.best_epoch, [])
     start = time.perf_counter()
     final.fit(test_train_ds)
@@ -254,14 +254,14 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
         "seed": seed,
         "params": params_of(args),
         "best_epoch": val.best_epoch,
-        "epochs_run": len(val.log),
+        "epochs_run": len(val.epochs),
         "validation_NDCG@10": best["validation_NDCG@10"],
         **{k: round(v, 5) for k, v in test.items()},
-        "seconds_per_epoch": round(statistics.median(r["train_seconds"] for r in val.log), 2),
+        "seconds_per_epoch": round(statistics.median(r["train_seconds"] for r in val.epochs), 2),
         "train_seconds": round(train_s, 1),
         "time_to_best_seconds": best["elapsed_seconds"],
         "refit_seconds": round(refit_s, 1),
-        "epochs": val.log,
+        "epochs": val.epochs,
     }
 
 
@@ -304,7 +304,11 @@ def main() -> None:
     # Lightning's per-fit chatter (GPU availability, dataloader workers) says nothing here.
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # Library chatter that says nothing about this run: pandas deprecations inside RecTools,
+    # pydantic's note on RecTools' config serialisation, Lightning's data-loader and API notes.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="rectools")
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings")
+    warnings.filterwarnings("ignore", module="pytorch_lightning")
 
     split = leave_one_out(args.data)
     logging.info(
