@@ -9,7 +9,7 @@ venv="$here/.venv"
 torch_version="2.13.0"
 python="${PYTHON:-python3}"
 
-"$python" -m venv "$venv"
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet "torch==$torch_version"
 
 constraint="$(mktemp)"
