@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +41,8 @@ from shoprec.types import Candidates, HistoryEvent, ItemId, Query
 
 #: Source names of the fallback chain, in the order they are tried.
 FALLBACK_SOURCES = ("contextual", "trending", "catalog")
+
+T = TypeVar("T")
 
 
 class ScenarioConfig(BaseModel):
@@ -274,15 +276,19 @@ class Pipeline:
             found["search"] = self._text_source.search(request.search, k, spec.exclude)
             weights = {**weights, "search": weights.get("search", 1.0)}
         blended = WeightedBlend(weights).rank({n: r.candidates for n, r in found.items()})
-        keep = np.fromiter(
-            (passes(i, self.catalog, spec) for i in blended.item_ids), bool, len(blended)
+        diversity = scenario.diversity if scenario.diversity is not None else self.config.diversity
+        # The blend is best first: without boosts (which reorder it) only as many eligible
+        # candidates as the answer (or the diversity pool) needs are checked against the rules.
+        wanted = len(blended) if request.boosts else _pool_size(request.n, diversity)
+        keep = _first(
+            range(len(blended)), lambda c: passes(blended.item_ids[c], self.catalog, spec), wanted
         )
-        ids = [i for i, ok in zip(blended.item_ids, keep, strict=True) if ok]
-        sources = [s for s, ok in zip(blended.sources, keep, strict=True) if ok]
+        ids = [blended.item_ids[c] for c in keep]
+        sources = [blended.sources[c] for c in keep]
         scores = blended.scores[keep]
         if request.boosts:
             scores = apply_boosts(ids, scores, self.catalog, request.boosts)
-        picks = self._diversify(ids, scores, request.n, scenario)
+        picks = self._diversify(ids, scores, request.n, diversity)
         chosen = [(ids[p], float(scores[p]), sources[p]) for p in picks]  # (item, score, source)
         if len(chosen) < request.n:
             chosen += self._fallback(query, spec, request.n - len(chosen), {c[0] for c in chosen})
@@ -311,15 +317,10 @@ class Pipeline:
             exclude.update(request.cart)
         return FilterSpec(spec.category, spec.min_price, spec.max_price, frozenset(exclude))
 
-    def _diversify(
-        self, ids: list[ItemId], scores: np.ndarray, n: int, scenario: ScenarioConfig
-    ) -> list[int]:
-        weight = scenario.diversity if scenario.diversity is not None else self.config.diversity
+    def _diversify(self, ids: list[ItemId], scores: np.ndarray, n: int, weight: float) -> list[int]:
         if weight <= 0 or len(ids) <= 1:
             return list(np.argsort(-scores, kind="stable")[:n])
-        # Re-rank a pool a few times the size of the answer: enough room to diversify while
-        # keeping the relevance of what is shown.
-        pool = list(np.argsort(-scores, kind="stable")[: max(3 * n, 30)])
+        pool = list(np.argsort(-scores, kind="stable")[: _pool_size(n, weight)])
         pool_ids = [ids[p] for p in pool]
         categories = [
             item.category if (item := self.catalog.get(i)) is not None else None for i in pool_ids
@@ -442,8 +443,18 @@ def _anchor_of(item_id: ItemId, source: str, found: Mapping[str, Retrieved]) -> 
     return None
 
 
-def _first(items: Sequence[ItemId], keep: Callable[[ItemId], bool], n: int) -> list[ItemId]:
-    out: list[ItemId] = []
+def _pool_size(n: int, diversity: float) -> int:
+    """How many candidates to rank before picking ``n``.
+
+    A few times ``n`` when diversifying: room to spread while keeping the relevance of what is
+    shown.
+    """
+    return max(3 * n, 30) if diversity > 0 else n
+
+
+def _first(items: Sequence[T], keep: Callable[[T], bool], n: int) -> list[T]:
+    """The first ``n`` of ``items`` that ``keep`` accepts, checking no more than needed."""
+    out: list[T] = []
     for item_id in items:
         if len(out) == n:
             break

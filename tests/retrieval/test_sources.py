@@ -4,7 +4,7 @@ import polars as pl
 
 from shoprec.data import Interactions
 from shoprec.features import HashingTextEncoder
-from shoprec.models import CoVisitation, CoVisitationConfig, FitOptions
+from shoprec.models import EASE, CoVisitation, CoVisitationConfig, FitOptions
 from shoprec.retrieval import CoVisitSource, ModelSource, TextIndex, TextSource, anchors
 from shoprec.types import HistoryEvent, Query
 
@@ -47,3 +47,27 @@ def test_text_source_finds_items_with_shared_words() -> None:
     assert TextSource(index).search("tea", 1).candidates.item_ids == ("t",)
     index.add(["u"], ["herbal tea"])  # grows while readers keep a consistent table
     assert TextSource(index).retrieve(Query(context_items=("t",)), 1).candidates.item_ids == ("u",)
+
+
+def test_text_similar_merges_anchors_and_sees_items_added_after_caching() -> None:
+    index = TextIndex(HashingTextEncoder(256))
+    index.add(
+        ["r", "s", "t", "v"],
+        ["red running shoes", "blue running shoes", "green tea", "green tea leaves"],
+    )
+    found, anchor = index.similar(["r", "t"], 5, exclude={"v"})
+    assert found.item_ids == ("s",) and anchor == [0]  # v excluded; anchors never returned
+    found, anchor = index.similar(["r", "t"], 5)
+    assert set(found.item_ids) == {"s", "v"}
+    assert dict(zip(found.item_ids, anchor, strict=True)) == {"s": 0, "v": 1}
+    index.add(["u"], ["green tea"])  # t's neighbours were cached: the new table starts afresh
+    assert index.similar(["t"], 1)[0].item_ids == ("u",)
+
+
+def test_covisit_source_reads_any_model_as_item_to_item_scores() -> None:
+    rows = [(f"u{u}", i, float(t)) for u in range(6) for t, i in enumerate("ab" if u % 2 else "cd")]
+    events = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    model = EASE()
+    model.fit(Interactions(events.with_columns(event_type=pl.lit("view"))), FitOptions())
+    found = CoVisitSource(model, {"view": 1.0}).retrieve(Query.from_items(["a"]), 5)
+    assert found.candidates.item_ids[0] == "b" and found.because["b"] == "a"

@@ -1,6 +1,7 @@
 """Command-line interface: one module per command, each calling library functions only."""
 
 from . import (
+    bench_serve,
     benchmark,
     config_show,
     data_generate,
@@ -15,6 +16,7 @@ from .app import app, main
 
 __all__ = [
     "app",
+    "bench_serve",
     "benchmark",
     "config_show",
     "data_generate",

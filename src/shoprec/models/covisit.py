@@ -135,6 +135,14 @@ class CoVisitation(BaseRecommender):
         scores[product_rows, product.indices] = product.data
         return scores
 
+    def neighbours(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
+        """The stored neighbour lists of items ``rows`` as a ``(len(rows), N)`` sparse matrix.
+
+        What serving reads per anchor: a slice of the matrix, no scoring of the catalogue.
+        """
+        self._require_fitted()
+        return self._matrix[rows]
+
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:
         m = self._matrix

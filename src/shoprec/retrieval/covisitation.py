@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
 
 from shoprec.data import UserSequences
-from shoprec.models import BaseRecommender
+from shoprec.models import BaseRecommender, CoVisitation
 from shoprec.types import Candidates, ItemId, Query
 
 from .source import Retrieved, anchors
@@ -57,20 +59,36 @@ class CoVisitSource:
                 anchor_ids.append(event.item_id)
         if not rows:
             return Retrieved(Candidates(()))
-        # Every anchor as a one-item history, scored in one batch: (A, N).
-        scores = self.model.score_batch(UserSequences.from_lists([[r] for r in rows]))
-        scores = np.where(scores > 0, scores, 0.0)  # NaN (no evidence) and negatives count 0
+        evidence = self._neighbours(np.asarray(rows, dtype=np.int64))  # (A, N) sparse
+        anchor = np.repeat(np.arange(len(rows)), np.diff(evidence.indptr))
+        cols, vals = evidence.indices, np.asarray(evidence.data, dtype=np.float64)
         skip = vocab.lookup([*exclude, *(event.item_id for event, _ in found)])
-        scores[:, skip[skip >= 0]] = 0.0
-        peak = scores.max(axis=1, keepdims=True)
-        scale = np.divide(
-            np.asarray(weights)[:, None], peak, out=np.zeros_like(peak), where=peak > 0
-        )
-        parts = scores * scale  # (A, N): each anchor's neighbours scaled to its weight
-        total = parts.sum(axis=0).astype(np.float32)
-        total[total <= 0] = np.nan
-        top = Candidates(tuple(vocab.ids), total).top(k)
-        lead = parts[:, vocab.lookup(top.item_ids)].argmax(axis=0)  # strongest anchor per item
+        ok = (vals > 0) & ~np.isin(cols, skip[skip >= 0])
+        anchor, cols, vals = anchor[ok], cols[ok], vals[ok]
+        if not len(cols):
+            return Retrieved(Candidates(()))
+        peak = np.zeros(len(rows))
+        np.maximum.at(peak, anchor, vals)
+        vals *= np.asarray(weights)[anchor] / peak[anchor]  # each anchor scaled to its weight
+        items, slot = np.unique(cols, return_inverse=True)
+        total = np.bincount(slot, weights=vals, minlength=len(items)).astype(np.float32)
+        lead = np.empty(len(items), dtype=np.int64)  # strongest anchor per item: the last
+        order = np.argsort(vals, kind="stable")  # write of an ascending pass wins
+        lead[slot[order]] = anchor[order]
+        top = np.argsort(-total, kind="stable")[:k]
+        ids = tuple(vocab.ids[i] for i in items[top])
         return Retrieved(
-            top, {item: anchor_ids[a] for item, a in zip(top.item_ids, lead, strict=True)}
+            Candidates(ids, total[top]),
+            {item: anchor_ids[a] for item, a in zip(ids, lead[top], strict=True)},
         )
+
+    def _neighbours(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
+        """Positive evidence per anchor row, ``(A, N)`` sparse.
+
+        A co-visitation model's stored neighbour lists; any other model's scores of each anchor
+        as a one-item history.
+        """
+        if isinstance(self.model, CoVisitation):
+            return self.model.neighbours(rows)
+        scores = self.model.score_batch(UserSequences.from_lists([[int(r)] for r in rows]))
+        return sp.csr_matrix(np.where(scores > 0, scores, 0.0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +18,17 @@ from .source import Retrieved, anchors
 Vectors = npt.NDArray[np.float32]
 
 
+#: Neighbour lists kept per table; beyond this many anchors the cache starts afresh.
+NEIGHBOUR_CACHE_SIZE = 50_000
+
+
 @dataclass(frozen=True)
 class _Table:
     vocab: IdVocab
     vectors: Vectors  # (N, D), unit norm (zero rows for empty texts)
+    # Per item row: its nearest rows and their cosines, filled on first use. A new table
+    # (items added) starts with an empty cache, so cached lists never miss a new item.
+    neighbours: dict[int, tuple[npt.NDArray[np.int64], Vectors]] = field(default_factory=dict)
 
 
 class TextIndex:
@@ -95,6 +102,48 @@ class TextIndex:
         rows = table.vocab.lookup(found.item_ids)
         return found, [int(which[r]) for r in rows]
 
+    def similar(
+        self, item_ids: Sequence[ItemId], k: int, exclude: Collection[ItemId] = ()
+    ) -> tuple[Candidates, list[int]]:
+        """The ``k`` items most similar to any of ``item_ids``, and each one's anchor position.
+
+        Like :meth:`search` with the items' own vectors as probes, but from per-item neighbour
+        lists cached on first use (``2 k`` deep, so exclusions rarely leave fewer than ``k``):
+        serving asks about the same popular anchors again and again.
+        """
+        table = self._table
+        idx = table.vocab.lookup(item_ids)
+        lists = [(a, *self._neighbours(table, int(r), 2 * k)) for a, r in enumerate(idx) if r >= 0]
+        if not lists:
+            return Candidates(()), []
+        rows = np.concatenate([r for _, r, _ in lists])
+        sims = np.concatenate([s for _, _, s in lists])
+        anchor = np.concatenate([np.full(len(r), a) for a, r, _ in lists])
+        skip = table.vocab.lookup([*exclude, *item_ids])
+        ok = (sims > 0) & ~np.isin(rows, skip[skip >= 0])
+        rows, sims, anchor = rows[ok], sims[ok], anchor[ok]
+        order = np.argsort(-sims, kind="stable")
+        _, first = np.unique(rows[order], return_index=True)  # best probe per item
+        best = order[first]
+        top = best[np.argsort(-sims[best], kind="stable")][:k]
+        found = Candidates(tuple(table.vocab.ids[r] for r in rows[top]), sims[top])
+        return found, [int(a) for a in anchor[top]]
+
+    @staticmethod
+    def _neighbours(table: _Table, row: int, depth: int) -> tuple[npt.NDArray[np.int64], Vectors]:
+        cached = table.neighbours.get(row)
+        if cached is not None and len(cached[0]) >= min(depth, len(table.vocab) - 1):
+            return cached
+        sims = table.vectors @ table.vectors[row]  # (N,)
+        sims[row] = -np.inf
+        depth = min(depth, len(sims) - 1)
+        near = np.argpartition(-sims, depth)[:depth] if depth < len(sims) else np.arange(len(sims))
+        near = near[np.argsort(-sims[near], kind="stable")]
+        if len(table.neighbours) >= NEIGHBOUR_CACHE_SIZE:
+            table.neighbours.clear()
+        table.neighbours[row] = (near.astype(np.int64), sims[near].astype(np.float32))
+        return table.neighbours[row]
+
     def encode_text(self, text: str) -> Vectors:
         """One free text (e.g. a search query) as a ``(1, D)`` unit vector."""
         return _unit(np.asarray(self.encoder.encode([text]), dtype=np.float32))
@@ -124,8 +173,7 @@ class TextSource:
     def retrieve(self, query: Query, k: int, exclude: Collection[ItemId] = ()) -> Retrieved:
         """Top ``k`` text neighbours of the anchors, ``exclude`` and the anchors left out."""
         ids = [event.item_id for event, _ in anchors(query, self.n_anchors)]
-        probes = self.index.vectors_of(ids)
-        found, rows = self.index.search(probes, k, {*exclude, *ids})
+        found, rows = self.index.similar(ids, k, exclude)
         return Retrieved(found, {i: ids[r] for i, r in zip(found.item_ids, rows, strict=True)})
 
     def search(self, text: str, k: int, exclude: Collection[ItemId] = ()) -> Retrieved:

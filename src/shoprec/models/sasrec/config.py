@@ -27,6 +27,10 @@ class SASRecConfig(BaseConfig):
     hidden: int = Field(64, ge=8)
     """Width of item representations and of the Transformer."""
 
+    id_init_std: float = Field(0.125, gt=0.0)
+    """Standard deviation of the initial ID embeddings. Large values (PyTorch's ``nn.Embedding``
+    default is 1) let ID vectors learn in fewer epochs."""
+
     n_layers: int = Field(2, ge=1)
     """Number of Transformer blocks."""
 

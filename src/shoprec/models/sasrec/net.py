@@ -6,8 +6,6 @@ Pure ``nn.Module`` code in the nanoGPT style: no I/O, no data handling, shapes i
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F  # noqa: N812 - the conventional alias
 from torch import nn
@@ -40,7 +38,7 @@ class ItemTable(nn.Module):
         self.register_buffer("text", torch.zeros(n_items, text_dim if cfg.uses_text else 0))
         self.register_buffer("known", torch.ones(n_items))
         if self.id_emb is not None:
-            nn.init.normal_(self.id_emb, std=1.0 / math.sqrt(cfg.hidden))
+            nn.init.normal_(self.id_emb, std=cfg.id_init_std)
 
     @property
     def n_items(self) -> int:

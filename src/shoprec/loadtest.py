@@ -1,0 +1,309 @@
+"""``shoprec bench-serve``: the service under load, measured from outside over loopback.
+
+Builds a home from a dataset (events in the store, the catalogue, a published model), starts
+``shoprec serve`` on it in a child process and drives it open loop at a fixed rate:
+
+- top-10 ``GET /v1/users/{id}/recommendations`` for known shoppers: p50 / p99 / max latency,
+  achieved rate, errors;
+- freshness, measured: every ``fresh_every``-th request is a view of a popular item by a new
+  shopper, acknowledged, then at once a recommendation request for that shopper; it reflects
+  the event when an item's reason names the viewed item ("because you viewed <title>");
+- durable ingest: sequential batched ``POST /v1/events``, events/s;
+- in-process ``Service.recommend`` p50 / p99 (no HTTP), after the server has stopped.
+
+The client is aiohttp (far less CPU per request than httpx), because on a small machine the
+load generator shares the cores with the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from shoprec.data import Interactions
+from shoprec.events import SQLiteCatalog, SQLiteEventStore
+from shoprec.jobs import train_and_publish
+from shoprec.models import FitOptions, ModelVersions, read_artifact_meta
+from shoprec.serving import Service
+from shoprec.settings import ServingSettings, Settings
+from shoprec.types import Columns
+
+#: Keep-alive connections of the load generator (requests beyond wait for one).
+CONNECTIONS = 64
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What to send.
+
+    Attributes:
+        rate: Requests per second (open loop: sent on schedule whatever the latency).
+        duration: Seconds of load.
+        fresh_every: Every this many requests is a freshness probe (0 = none).
+        ingest_batches: Batched ``POST /v1/events`` after the load (0 = none).
+        batch: Events per ingest batch.
+        in_process: ``Service.recommend`` calls timed without HTTP (0 = none).
+    """
+
+    rate: float = 200.0
+    duration: float = 60.0
+    fresh_every: int = 20
+    ingest_batches: int = 20
+    batch: int = 500
+    in_process: int = 2000
+
+
+def build_home(
+    home: Path,
+    data: Interactions,
+    model: str,
+    model_dir: Path | None,
+    progress: Callable[[str], None],
+) -> None:
+    """Store ``data`` under ``home``; publish ``model_dir`` (a copy) or a new ``model``."""
+    home.mkdir(parents=True, exist_ok=True)
+    progress(f"storing {data.n_events:,} events and {data.n_items:,} items")
+    with SQLiteCatalog(home / "shoprec.db") as catalog:
+        catalog.upsert(data.items)
+    with SQLiteEventStore(home / "shoprec.db") as store:
+        events = data.events
+        store.append_many(events.slice(o, 50_000) for o in range(0, events.height, 50_000))
+    versions = ModelVersions(home / "models")
+    if model_dir is not None:
+        progress(f"publishing a copy of {model_dir}")
+        target = versions.new_version(read_artifact_meta(model_dir)["model"])
+        shutil.copytree(model_dir, target)
+        versions.publish(target)
+    else:
+        progress(f"training {model}")
+        train_and_publish(data, model, {}, versions, FitOptions(), validate=False)
+
+
+def free_port() -> int:
+    """An unused TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    """``shoprec serve`` on ``home`` in a child process (model reloads off: nothing changes)."""
+    env = {
+        **os.environ,
+        "SHOPREC_HOME": str(home),
+        "SHOPREC_SERVING__RELOAD_INTERVAL_S": "0",
+    }
+    command = [sys.executable, "-m", "shoprec", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+async def wait_ready(session: aiohttp.ClientSession, base: str, timeout: float = 300.0) -> None:
+    """Poll ``/health/ready`` until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            async with session.get(f"{base}/health/ready") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"the server at {base} was not ready after {timeout:.0f} s")
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    if not ms:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    values = np.asarray(ms)
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "max_ms": float(values.max()),
+    }
+
+
+async def drive(
+    session: aiohttp.ClientSession,
+    base: str,
+    users: list[str],
+    probe: tuple[str, str],
+    spec: LoadSpec,
+) -> dict[str, Any]:
+    """Open-loop load: request ``i`` leaves at ``i / rate`` s; latency, errors, freshness."""
+    latencies: list[float] = []
+    errors = fresh_hits = fresh_total = 0
+    item, title = probe
+    rng = np.random.default_rng(0)
+
+    async def recommend(user: str) -> None:
+        nonlocal errors
+        start = time.perf_counter()
+        try:
+            async with session.get(f"{base}/v1/users/{user}/recommendations?n=10") as response:
+                await response.read()
+                ok = response.status == 200
+        except aiohttp.ClientError:
+            ok = False
+        latencies.append((time.perf_counter() - start) * 1000)
+        errors += not ok
+
+    async def fresh(i: int) -> None:
+        nonlocal errors, fresh_hits, fresh_total
+        user = f"bench-fresh-{i}"
+        event = {"user_id": user, "item_id": item, "event_type": "view"}
+        try:
+            async with session.post(f"{base}/v1/events", json=event) as ack:
+                await ack.read()
+                acked = ack.status == 200
+            async with session.get(f"{base}/v1/users/{user}/recommendations?n=10") as response:
+                body = await response.json() if response.status == 200 else None
+        except aiohttp.ClientError:
+            errors += 1
+            return
+        if not acked or body is None:
+            errors += 1
+            return
+        fresh_total += 1
+        fresh_hits += any(f"you viewed {title}" in r["reason"] for r in body["items"])
+
+    tasks: list[asyncio.Task[None]] = []
+    start = time.perf_counter()
+    for i in range(int(spec.rate * spec.duration)):
+        delay = start + i / spec.rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if spec.fresh_every and i % spec.fresh_every == spec.fresh_every - 1:
+            tasks.append(asyncio.create_task(fresh(i)))
+        else:
+            tasks.append(asyncio.create_task(recommend(users[int(rng.integers(len(users)))])))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    return {
+        "requests": len(tasks),
+        "achieved_rps": len(tasks) / elapsed,
+        **_percentiles(latencies),
+        "errors": errors,
+        "freshness": fresh_hits / fresh_total if fresh_total else float("nan"),
+        "fresh_probes": fresh_total,
+    }
+
+
+async def ingest(
+    session: aiohttp.ClientSession, base: str, items: list[str], batches: int, size: int
+) -> float:
+    """Events/s through ``batches`` sequential batched POSTs of ``size`` events each."""
+    rng = np.random.default_rng(1)
+    bodies = [
+        {
+            "events": [
+                {"user_id": f"ingest-{b}-{j % 50}", "item_id": items[int(k)], "event_type": "view"}
+                for j, k in enumerate(rng.integers(len(items), size=size))
+            ]
+        }
+        for b in range(batches)
+    ]
+    start = time.perf_counter()
+    for body in bodies:
+        async with session.post(f"{base}/v1/events", json=body) as response:
+            response.raise_for_status()
+    return batches * size / (time.perf_counter() - start)
+
+
+def in_process(home: Path, users: list[str], n: int) -> dict[str, float]:
+    """p50 / p99 of ``Service.recommend`` (top 10) without HTTP."""
+    service = Service(Settings(home=home, serving=ServingSettings(reload_interval_s=0)))
+    try:
+        for user in users[:50]:  # warm-up
+            service.recommend(service.user_request(user, n=10), user)
+        times = []
+        for i in range(n):
+            user = users[i % len(users)]
+            request = service.user_request(user, n=10)
+            start = time.perf_counter()
+            service.recommend(request, user)
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        service.close()
+    return {
+        "in_process_p50_ms": float(np.percentile(times, 50)),
+        "in_process_p99_ms": float(np.percentile(times, 99)),
+    }
+
+
+async def _load(
+    port: int, users: list[str], probe: tuple[str, str], items: list[str], spec: LoadSpec
+) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{port}"
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await wait_ready(session, base)
+        for user in users[:200]:  # warm-up: loads these shoppers' state, touches caches
+            async with session.get(f"{base}/v1/users/{user}/recommendations") as response:
+                await response.read()
+        result = await drive(session, base, users, probe, spec)
+        if spec.ingest_batches:
+            result["ingest_events_per_s"] = await ingest(
+                session, base, items, spec.ingest_batches, spec.batch
+            )
+    return result
+
+
+def bench_serve(
+    data: Interactions,
+    home: Path,
+    spec: LoadSpec,
+    model: str = "ease",
+    model_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Build a home for ``data``, serve it in a child process, load it; the figures as a dict.
+
+    Args:
+        data: The dataset (events and catalogue).
+        home: An empty folder for the service's store and models.
+        spec: The load.
+        model: Model to train when ``model_dir`` is not given.
+        model_dir: An already trained model artifact to serve.
+        progress: Receives one line per phase.
+    """
+    build_home(home, data, model, model_dir, progress)
+    counts = data.events.group_by(Columns.USER).len().sort("len", descending=True)
+    users = counts[Columns.USER].head(2000).to_list()
+    popular = data.events[Columns.ITEM].value_counts(sort=True)[Columns.ITEM][0]
+    titles = dict(zip(data.items[Columns.ITEM], data.items[Columns.TITLE], strict=True))
+    probe = (popular, titles.get(popular) or popular)
+    port = free_port()
+    progress(f"serving on 127.0.0.1:{port}; {spec.rate:g} req/s for {spec.duration:g} s")
+    server = start_server(home, port)
+    try:
+        result = asyncio.run(_load(port, users, probe, data.item_vocab.ids, spec))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    if spec.in_process:
+        progress("timing in-process recommend")
+        result |= in_process(home, users, spec.in_process)
+    return {
+        "model": model_dir.name if model_dir is not None else model,
+        "rate": spec.rate,
+        "duration_s": spec.duration,
+        **result,
+        "n_items": data.n_items,
+        "n_events": data.n_events,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_avg_1m": os.getloadavg()[0],
+    }

@@ -1,0 +1,32 @@
+"""``shoprec bench-serve`` runs a real server in a child process and measures it end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shoprec.cli import app
+
+runner = CliRunner()
+
+
+def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    generated = runner.invoke(app, ["data", "generate", "--output", str(shop), "--preset", "small"])
+    assert generated.exit_code == 0, generated.output
+    out = tmp_path / "bench"
+    args = ["bench-serve", "--data", str(shop), "--output", str(out), "--model", "covisit"]
+    args += ["--rate", "40", "--duration", "2", "--fresh-every", "4"]
+    args += ["--ingest-batches", "2", "--batch", "50", "--in-process", "20"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "results.json").read_text())
+    assert figures["requests"] == 80 and figures["errors"] == 0
+    assert figures["achieved_rps"] > 10
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    # Every probe's view was acknowledged before its request: each must be reflected.
+    assert figures["fresh_probes"] == 20 and figures["freshness"] == 1.0
+    assert figures["ingest_events_per_s"] > 0
+    assert 0 < figures["in_process_p50_ms"] <= figures["in_process_p99_ms"]
