@@ -5,6 +5,6 @@ versioned artifact. The steps themselves live in the layers below (``data``, ``e
 ``models``, ``evaluation``); ``cli`` and ``serving`` call these functions and add no logic.
 """
 
-from .training import TrainResult, load_store_data, train_and_publish
+from .training import METRICS_FILE, TrainResult, load_store_data, train_and_publish
 
-__all__ = ["TrainResult", "load_store_data", "train_and_publish"]
+__all__ = ["METRICS_FILE", "TrainResult", "load_store_data", "train_and_publish"]

@@ -15,11 +15,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import shoprec
 from shoprec.errors import ArtifactError, ShoprecError, StoreError, ValidationError
 from shoprec.settings import Settings
+from shoprec.web import mount_pages
 
 from .metrics import MetricsMiddleware
 from .routes import build_router
 from .security import BodyLimitMiddleware
 from .service import NotFoundError, NotReadyError, Service, TooLargeError
+from .stats import LiveStats, StatsMiddleware
 
 # Pydantic's tags for the two shapes of ``POST /v1/events``: not part of a field's path.
 _UNION_TAGS = {"event", "batch"}
@@ -44,7 +46,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
             The app closes the service when it shuts down.
 
     Returns:
-        The app; OpenAPI docs at ``/docs``, the API under ``/v1``.
+        The app; OpenAPI docs at ``/docs``, the API under ``/v1``, the demo shop at ``/shop``
+        (``/`` redirects there) and the operator dashboard at ``/dashboard``.
     """
     svc = service if service is not None else Service(settings)
     cfg = settings.serving
@@ -64,7 +67,9 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = svc
-    app.include_router(build_router(svc))
+    app.state.stats = stats = LiveStats()
+    app.include_router(build_router(svc, stats))
+    mount_pages(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -121,4 +126,5 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
+    app.add_middleware(StatsMiddleware, stats=stats)
     return app

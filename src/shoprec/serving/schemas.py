@@ -212,3 +212,77 @@ class Experiments(BaseModel):
 
     variants: list[VariantStats]
     """Every variant."""
+
+
+class ItemOut(BaseModel):
+    """A catalogue item as the shop page shows it."""
+
+    item_id: str
+    """The item."""
+    title: str | None = None
+    """Display name."""
+    category: str | None = None
+    """Category."""
+    brand: str | None = None
+    """Brand."""
+    price: float | None = None
+    """Current price."""
+    in_stock: bool = True
+    """Whether it can be bought now."""
+
+
+class ItemList(BaseModel):
+    """A page of the catalogue matching a search."""
+
+    items: list[ItemOut]
+    """Matching items, in listing order, from ``offset``."""
+    total: int
+    """How many items match in all."""
+    offset: int
+    """Index of the first item returned."""
+
+
+class CategoryCount(BaseModel):
+    """One category and how many listed items it has."""
+
+    name: str
+    """Category name."""
+    items: int
+    """Items listed in it."""
+
+
+class Categories(BaseModel):
+    """Every category of the catalogue, the largest first."""
+
+    categories: list[CategoryCount]
+    """The categories."""
+
+
+class Shoppers(BaseModel):
+    """Shoppers with stored events (a sample to try recommendations with)."""
+
+    users: list[str]
+    """User ids."""
+
+
+class ModelInfo(BaseModel):
+    """The model version serving and its training record (``metrics.json``)."""
+
+    version: str | None
+    """Version directory name (``None`` while no model is loaded)."""
+    record: dict[str, JsonValue] = Field(default_factory=dict)
+    """Its training record: model key, parameters, epochs, validation metrics, sizes."""
+
+
+class AdminStats(BaseModel):
+    """Everything the operator dashboard shows, computed from the service's own counters."""
+
+    model: ModelInfo
+    """The model serving."""
+    variants: list[VariantStats]
+    """A/B variants with impressions, clicks and CTR."""
+    live_users: int
+    """Shoppers whose live state is held in memory."""
+    traffic: dict[str, JsonValue]
+    """Request rate and latency series, events per second, served coverage and diversity,
+    recent events (see ``serving.stats.LiveStats.snapshot``)."""
