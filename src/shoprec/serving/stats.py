@@ -198,8 +198,10 @@ class StatsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request; record its latency unless it is the dashboard's own or a page."""
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/v1") or path.startswith(
-            UNCOUNTED_PREFIXES
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/v1")
+            or path.startswith(UNCOUNTED_PREFIXES)
         ):
             await self.app(scope, receive, send)
             return
