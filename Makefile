@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --progress-bar on -e ".[torch,dev]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-# Main job: synthetic shop -> event store -> train -> evaluate -> recommendations.
+# Main job: synthetic shop -> event store -> train -> evaluate -> recommendations -> the live
+# demo shop and dashboard (prints their URLs; Ctrl+C stops). DEMO_ARGS=--no-serve stops before.
 demo: install
-	$(BIN)/shoprec demo --output $(DEMO_DIR)
+	$(BIN)/shoprec demo --output $(DEMO_DIR) $(DEMO_ARGS)
 
 test: install
 	$(BIN)/ruff check src tests benchmarks

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from shoprec.cli import app
+from shoprec.data.synthetic import read_truth
 from shoprec.events import SQLiteEventStore
 from shoprec.jobs.demo import run_demo
 from shoprec.models import ModelVersions
@@ -50,6 +54,35 @@ def test_demo_rerun_replaces_its_store(tmp_path: Path) -> None:
 
 def test_demo_command_prints_the_comparison(tmp_path: Path) -> None:
     args = ["demo", "--output", str(tmp_path), "--models", "popularity", "--model", "popularity"]
-    result = CliRunner().invoke(app, [*args, "--preset", "small"])
+    result = CliRunner().invoke(app, [*args, "--preset", "small", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "popularity" in result.output and "published as" in result.output
+
+
+def test_demo_ends_by_serving_the_shop_it_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[dict[str, Any]] = []
+
+    def run(application: Any, **kwargs: Any) -> None:
+        served.append({"app": application, **kwargs})
+
+    monkeypatch.setattr("uvicorn.run", run)
+    args = ["demo", "--output", str(tmp_path), "--models", "covisit", "--model", "covisit"]
+    result = CliRunner().invoke(app, [*args, "--preset", "small", "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8765/shop" in result.output
+    assert "http://127.0.0.1:8765/dashboard" in result.output
+    (call,) = served
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8765)
+    # The app handed to uvicorn serves the demo's own store and freshly trained model.
+    with TestClient(call["app"]) as client:
+        assert client.get("/health/ready").json()["model_version"].endswith("-covisit")
+        items = client.get("/v1/items", params={"limit": 1}).json()
+        assert items["total"] > 0
+        assert client.get("/shop").status_code == 200
+        truth = read_truth(tmp_path / "shop")
+        main, accessories = next(iter(truth.complements.items()))
+        client.post("/v1/events", json={"user_id": "t", "item_id": main, "event_type": "view"})
+        recs = client.get("/v1/users/t/recommendations", params={"n": 10}).json()["items"]
+        assert {r["item_id"] for r in recs} & set(accessories)

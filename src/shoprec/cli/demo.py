@@ -1,4 +1,8 @@
-"""``shoprec demo``: synthetic shop, event store, model comparison, recommendations."""
+"""``shoprec demo``: synthetic shop, event store, model comparison, recommendations, then serve.
+
+It ends by starting the service on the demo's home folder and printing the URLs of the demo
+shop and the operator dashboard; ``--no-serve`` stops after the printed results (CI, tests).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from rich.table import Table
 
 from shoprec.jobs.demo import item_titles, run_demo
 
-from .app import app, console, err_console
+from .app import ConfigOption, app, console, err_console, settings_from
 from .benchmark import comparison_table
+from .serve import run_server
 
 
 @app.command("demo")
@@ -34,8 +39,14 @@ def demo(
     preset: Annotated[
         str, typer.Option(help="Synthetic shop size: small, demo or large.")
     ] = "demo",
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the service with the demo shop.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface the service listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the service.")] = 8000,
+    config: ConfigOption = None,
 ) -> None:
-    """Generate (or load) a shop, store it, compare models, train one, show recommendations."""
+    """Generate (or load) a shop, store it, compare models, train one, show it live in a shop."""
     start = time.perf_counter()
     keys = [k.strip() for k in models.split(",") if k.strip()]
     result = run_demo(
@@ -66,3 +77,6 @@ def demo(
         f"SHOPREC_HOME={result.home} .venv/bin/shoprec recommend --user "
         f"{result.showcases[0].title.split()[-1] if result.showcases else 'USER'}"
     )
+    if serve:
+        settings = settings_from(config).model_copy(update={"home": result.home})
+        run_server(settings, host, port, pages=True)

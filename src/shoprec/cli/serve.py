@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from shoprec.errors import ConfigError
+from shoprec.settings import Settings
 
 from .app import ConfigOption, app, console, settings_from
 
@@ -22,11 +23,27 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve recommendations over HTTP from the home's event store and current model."""
+    run_server(settings_from(config), host, port)
+
+
+def run_server(
+    settings: Settings, host: str | None = None, port: int | None = None, pages: bool = False
+) -> None:
+    """Run the service until interrupted (uvicorn with uvloop and httptools).
+
+    Args:
+        settings: Effective settings (home folder and ``[serving]``).
+        host: Interface to listen on (default: ``serving.host``).
+        port: TCP port (default: ``serving.port``).
+        pages: Print the demo shop's and the dashboard's URLs too.
+
+    Raises:
+        ConfigError: ``serving.workers`` is not 1.
+    """
     import uvicorn
 
     from shoprec.serving import create_app
 
-    settings = settings_from(config)
     serving = settings.serving
     if serving.workers != 1:
         # Live shopper state is per process: a second worker would not see the first one's
@@ -36,13 +53,23 @@ def serve(
         )
     bind_host = host or serving.host
     bind_port = port or serving.port
-    console.print(f"shoprec serving on http://{bind_host}:{bind_port} (docs at /docs)")
+    # 0.0.0.0 listens everywhere; a browser on this machine reaches it as 127.0.0.1.
+    url = f"http://{'127.0.0.1' if bind_host == '0.0.0.0' else bind_host}:{bind_port}"
+    app = create_app(settings)
+    if pages:
+        console.print(
+            f"\n[bold green]demo shop:[/bold green] {url}/shop   "
+            f"[bold green]dashboard:[/bold green] {url}/dashboard   API docs: {url}/docs"
+        )
+        console.print("press Ctrl+C to stop", style="dim")
+    else:
+        console.print(f"shoprec serving on {url} (docs at /docs, demo shop at /shop)")
     uvicorn.run(
-        create_app(settings),
+        app,
         host=bind_host,
         port=bind_port,
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level="info",
+        log_level="warning" if pages else "info",
     )
