@@ -6,5 +6,30 @@ Imports torch: reach it through the registry (``create_model("sasrec")``) so tha
 
 from .config import SASRecConfig
 from .scorer import SASRec
+from .variants import (
+    DistilledConfig,
+    HalfConfig,
+    Int8Config,
+    OnnxConfig,
+    PrunedConfig,
+    SASRecDistilled,
+    SASRecHalf,
+    SASRecInt8,
+    SASRecOnnx,
+    SASRecPruned,
+)
 
-__all__ = ["SASRec", "SASRecConfig"]
+__all__ = [
+    "DistilledConfig",
+    "HalfConfig",
+    "Int8Config",
+    "OnnxConfig",
+    "PrunedConfig",
+    "SASRec",
+    "SASRecConfig",
+    "SASRecDistilled",
+    "SASRecHalf",
+    "SASRecInt8",
+    "SASRecOnnx",
+    "SASRecPruned",
+]

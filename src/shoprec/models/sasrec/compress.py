@@ -1,0 +1,392 @@
+"""Compression and fast-inference building blocks for the SASRec network (torch only, no I/O).
+
+Used by the compressed Recommenders in :mod:`~shoprec.models.sasrec.variants`:
+
+- :func:`make_encoder`: the network without its item table (the table is passed in, frozen);
+- int8: :func:`int8_linear_arrays` / :func:`int8_encoder` (dynamic quantization of every
+  ``nn.Linear``, per-output-channel symmetric int8 weights) and :class:`Int8Catalogue` (int8
+  item table, exact fp32 re-scoring of a short list);
+- pruning: :func:`prune_linears`, :func:`finalize_pruning`, :func:`pruned_sparsity`;
+- distillation: :class:`DistillTrainer` (soft teacher scores + the true next items);
+- ONNX: :class:`ExportScorer`, :func:`export_onnx`, :class:`OnnxSession`.
+
+Shapes: ``B`` histories, ``T`` positions, ``D`` hidden width, ``N`` catalogue items, ``S``
+short-list length.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812 - the conventional alias
+from torch import nn
+from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantLinear
+from torch.ao.quantization import quantize_dynamic
+from torch.nn.utils import prune
+
+from shoprec.errors import ConfigError
+
+from .config import SASRecConfig
+from .data import PAD, SeqBatch, shuffled_batches
+from .net import SASRecNet
+from .train import Trainer, ValidationCases, autocast
+
+Arrays = dict[str, npt.NDArray[Any]]
+
+#: Suffixes of the int8 weight of a quantized linear layer and its per-row scale.
+INT8_SUFFIX = ".int8"
+SCALE_SUFFIX = ".scale"
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of scalars in ``module``'s parameters (buffers such as frozen text excluded)."""
+    total = 0
+    for m in module.modules():
+        if isinstance(m, DynamicQuantLinear):
+            weight, bias = m._weight_bias()
+            total += weight.numel() + (bias.numel() if bias is not None else 0)
+    return total + sum(p.numel() for p in module.parameters())
+
+
+def make_encoder(cfg: SASRecConfig) -> SASRecNet:
+    """A :class:`SASRecNet` without its item table: positions, types, gaps, blocks, final norm.
+
+    Its ``forward(table, items, types, gaps)`` is the network's own; the item table is passed
+    in (precomputed once), so ``state_dict`` keys are the network's minus ``items.*``.
+    """
+    net = SASRecNet(1, 0, cfg.model_copy(update={"item_repr": "id"}))
+    del net.items
+    return net.eval()
+
+
+def encoder_state(net: SASRecNet) -> dict[str, torch.Tensor]:
+    """The weights of ``net`` that :func:`make_encoder` holds (everything but ``items.*``)."""
+    return {k: v for k, v in net.state_dict().items() if not k.startswith("items.")}
+
+
+# -- int8 ------------------------------------------------------------------------------------
+@contextmanager
+def _quantized_tensors() -> Iterator[None]:
+    """Silence PyTorch's notice that quantized tensor types are deprecated (torch >= 2.13).
+
+    ``torch.ao`` dynamic quantization still works; the notice points to ``torchao`` as the
+    future home (noted in ``docs/optimize.md``).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*quantized tensor creation functions.*", category=UserWarning
+        )
+        yield
+
+
+def _symmetric_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row symmetric int8 codes and scales of a ``(R, C)`` matrix: ``w ~ q * s[:, None]``."""
+    scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0  # (R,)
+    q = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return q, scale.float()
+
+
+def int8_linear_arrays(encoder: SASRecNet) -> Arrays:
+    """The encoder's weights with every ``nn.Linear`` weight as int8 codes + per-row scales."""
+    linear = {name for name, m in encoder.named_modules() if isinstance(m, nn.Linear)}
+    out: Arrays = {}
+    for key, value in encoder.state_dict().items():
+        module, _, leaf = key.rpartition(".")
+        if module in linear and leaf == "weight":
+            q, scale = _symmetric_int8(value.detach().float())
+            out[key + INT8_SUFFIX] = q.numpy()
+            out[key + SCALE_SUFFIX] = scale.numpy()
+        else:
+            out[key] = value.detach().cpu().numpy()
+    return out
+
+
+def int8_encoder(cfg: SASRecConfig, arrays: Arrays) -> nn.Module:
+    """Rebuild the dynamically quantized encoder from :func:`int8_linear_arrays`' output.
+
+    Every ``nn.Linear`` becomes a dynamic int8 linear layer (int8 weights, activations quantized
+    per batch at run time, fp32 output) holding exactly the stored codes.
+    """
+    encoder = make_encoder(cfg)
+    state: dict[str, torch.Tensor] = {}
+    int8: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for key, value in arrays.items():
+        if key.endswith(INT8_SUFFIX):
+            base = key[: -len(INT8_SUFFIX)]
+            q = torch.from_numpy(value).float()
+            scale = torch.from_numpy(arrays[base + SCALE_SUFFIX])
+            int8[base] = (q, scale)
+            state[base] = q * scale[:, None]
+        elif not key.endswith(SCALE_SUFFIX):
+            state[key] = torch.from_numpy(value)
+    encoder.load_state_dict(state)
+    with _quantized_tensors():
+        quantized: nn.Module = quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8)
+        for name, module in quantized.named_modules():
+            if isinstance(module, DynamicQuantLinear):
+                q, scale = int8[f"{name}.weight"]
+                module.set_weight_bias(_per_channel(q, scale), module.bias())
+    return quantized.eval()
+
+
+def _per_channel(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The quantized ``qint8`` tensor holding exactly ``codes`` with per-row ``scale``."""
+    zeros = torch.zeros(len(scale), dtype=torch.long)
+    return torch.quantize_per_channel(
+        codes.float() * scale[:, None], scale.double(), zeros, 0, torch.qint8
+    )
+
+
+class Int8Catalogue:
+    """Catalogue scoring with an int8 item table and exact fp32 re-scoring of a short list.
+
+    Approximate scores of every item come from one int8 matrix product (the table as the weight
+    of a dynamic int8 linear layer, per-item scales); each row's ``shortlist`` best items are
+    then re-scored exactly with their fp32 vectors.
+
+    Args:
+        table: ``(N, D)`` item vectors.
+        codes: ``(N, D)`` int8 codes and ``scales`` ``(N,)`` (default: computed from ``table``).
+        scales: Per-item scales of ``codes``.
+    """
+
+    def __init__(
+        self,
+        table: torch.Tensor,
+        codes: torch.Tensor | None = None,
+        scales: torch.Tensor | None = None,
+    ) -> None:
+        if codes is None or scales is None:
+            codes, scales = _symmetric_int8(table.float())
+        self.table = table.float().contiguous()  # (N, D)
+        self.codes = codes
+        self.scales = scales
+        n, d = table.shape
+        with _quantized_tensors():
+            self._linear = DynamicQuantLinear(d, n, bias_=False, dtype=torch.qint8)
+            self._linear.set_weight_bias(_per_channel(codes, scales), None)
+
+    def approximate(self, h: torch.Tensor) -> torch.Tensor:
+        """Int8 scores ``(B, N)`` of every item for states ``h`` ``(B, D)``."""
+        return self._linear(h.float())  # type: ignore[no-any-return]
+
+    def scores(self, h: torch.Tensor, shortlist: int) -> torch.Tensor:
+        """``(B, N)`` scores: int8 approximations, exact fp32 ones for each row's short list."""
+        out = self.approximate(h)  # (B, N)
+        idx = out.topk(min(shortlist, out.shape[1]), dim=1).indices  # (B, S)
+        exact = torch.einsum("bsd,bd->bs", self.table[idx], h.float())  # (B, S)
+        return out.scatter_(1, idx, exact)
+
+    def top_k(self, h: torch.Tensor, k: int, shortlist: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top ``k`` items ``(B, k)`` (indices, exact scores) via the int8 short list."""
+        idx = self.approximate(h).topk(min(shortlist, self.table.shape[0]), dim=1).indices
+        exact = torch.einsum("bsd,bd->bs", self.table[idx], h.float())  # (B, S)
+        best = exact.topk(min(k, exact.shape[1]), dim=1)
+        return idx.gather(1, best.indices), best.values
+
+
+# -- pruning ---------------------------------------------------------------------------------
+def prunable_linears(net: SASRecNet) -> list[tuple[str, nn.Linear]]:
+    """The Transformer's linear layers (attention and feed-forward) and the text projection."""
+    return [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Linear)]
+
+
+def prune_linears(net: SASRecNet, amount: float) -> None:
+    """Zero the ``amount`` share of smallest-magnitude weights in each linear layer (L1, per layer).
+
+    The masks stay attached (``torch.nn.utils.prune`` reparametrisation) so that fine-tuning
+    keeps pruned weights at zero; :func:`finalize_pruning` makes them permanent.
+    """
+    for _, module in prunable_linears(net):
+        prune.l1_unstructured(module, name="weight", amount=amount)
+
+
+def finalize_pruning(net: SASRecNet) -> None:
+    """Fold the pruning masks into the weights (plain ``weight`` parameters again)."""
+    for _, module in prunable_linears(net):
+        if prune.is_pruned(module):
+            prune.remove(module, "weight")
+
+
+def pruned_sparsity(net: nn.Module) -> dict[str, float]:
+    """Share of exact zeros in each linear layer's weight, by module name."""
+    return {
+        name: float((m.weight == 0).float().mean())
+        for name, m in net.named_modules()
+        if isinstance(m, nn.Linear)
+    }
+
+
+# -- distillation ----------------------------------------------------------------------------
+class DistillTrainer(Trainer):
+    """Trains a student on the true next items plus the teacher's softened scores.
+
+    Loss per position: ``(1 - w) * CE(student, target) + w * T^2 * CE(softmax(teacher / T),
+    student / T)`` over the items known in training (Hinton et al. 2015), ``w`` =
+    ``weight``, ``T`` = ``temperature``. Validation, early stopping and checkpoints are the
+    plain :class:`Trainer`'s.
+    """
+
+    def __init__(
+        self,
+        net: SASRecNet,
+        teacher: SASRecNet,
+        cfg: SASRecConfig,
+        rows: SeqBatch,
+        device: torch.device,
+        seed: int,
+        validation: ValidationCases | None,
+        temperature: float,
+        weight: float,
+    ) -> None:
+        super().__init__(net, cfg, rows, device, seed, validation)
+        self.teacher = teacher.to(device).eval()
+        self.temperature = temperature
+        self.weight = weight
+        self.known_cols = torch.isfinite(self.logit_mask).nonzero()[:, 0]  # (K,)
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the training rows; returns ``{"loss", "seconds"}``."""
+        self.net.train()
+        start = time.perf_counter()
+        total, count = 0.0, 0
+        lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
+        cols, temp = self.known_cols, self.temperature
+        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths):
+            batch = self.rows.take(rows).to_torch(self.device)
+            sel = batch["targets"] >= 0
+            y = batch["targets"][sel]
+            with torch.no_grad(), autocast(self.device):
+                t_table = self.teacher.items()  # (N, Dt)
+                t_h = self.teacher(t_table, batch["items"], batch["types"], batch["gaps"])[sel]
+                soft = F.softmax((t_h @ t_table[cols].T).float() / temp, dim=1)  # (M, K)
+            with autocast(self.device):
+                table = self.net.items()  # (N, D)
+                h = self.net(table, batch["items"], batch["types"], batch["gaps"])[sel]  # (M, D)
+                hard = self._loss(table, h, y)
+                s_logits = (h @ table[cols].T).float() / temp  # (M, K)
+                distill = -(soft * F.log_softmax(s_logits, dim=1)).sum(1).mean() * temp**2
+                loss = (1.0 - self.weight) * hard + self.weight * distill
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step()
+            n = int(sel.sum())
+            total += float(loss.detach()) * n
+            count += n
+        self.state.epoch += 1
+        return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+class ExportScorer(nn.Module):
+    """Scores of the whole catalogue for the last position, written for ONNX export.
+
+    The network's forward with the padding mask always built from index comparisons (no
+    data-dependent branch, no boolean ``EyeLike``), and the item table as a constant.
+    """
+
+    def __init__(self, encoder: SASRecNet, table: torch.Tensor) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.table: torch.Tensor
+        self.register_buffer("table", table.detach().float().clone())
+
+    def forward(self, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` inputs -> ``(B, N)`` scores."""
+        enc = self.encoder
+        real = items >= 0  # (B, T)
+        t = items.shape[1]
+        idx = torch.arange(t, device=items.device)  # (T,)
+        x = self.table[items.clamp(min=0)] + enc.pos_emb(t - 1 - idx)[None]  # (B, T, D)
+        if enc.type_emb is not None:
+            x = x + enc.type_emb(types)
+        if enc.gap_emb is not None:
+            x = x + enc.gap_emb(gaps)
+        x = x * real[..., None].to(x.dtype)
+        causal = idx[None, :] <= idx[:, None]  # (T, T)
+        own = idx[None, :] == idx[:, None]  # (T, T)
+        mask = (causal[None] & (real[:, None, :] | own[None]))[:, None]  # (B, 1, T, T)
+        for block in enc.blocks:
+            x = block(x, mask)
+        h = enc.ln_f(x)[:, -1]  # (B, D)
+        return h @ self.table.T  # type: ignore[no-any-return]
+
+
+def _onnxruntime() -> Any:
+    try:
+        return importlib.import_module("onnxruntime")
+    except ImportError as exc:
+        raise ConfigError(
+            "ONNX inference needs onnx and onnxruntime: pip install 'shoprec[onnx]'"
+        ) from exc
+
+
+def export_onnx(encoder: SASRecNet, table: torch.Tensor, opset: int = 17) -> bytes:
+    """The ONNX graph (weights included) of :class:`ExportScorer`; dynamic batch and length."""
+    _onnxruntime()
+    importlib.import_module("onnx")
+    scorer = ExportScorer(encoder, table).eval()
+    items = torch.tensor([[PAD, 0, 0], [0, 0, 0]])  # padding present: the mask path is traced
+    types = torch.ones_like(items)
+    gaps = torch.zeros_like(items)
+    buf = io.BytesIO()
+    names = ["items", "types", "gaps"]
+    with warnings.catch_warnings():
+        # The legacy (TorchScript) exporter is deprecated and the tracer warns about shape
+        # reads; the graph is checked for parity against PyTorch instead.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            scorer,
+            (items, types, gaps),
+            buf,
+            input_names=names,
+            output_names=["scores"],
+            dynamic_axes={n: {0: "batch", 1: "length"} for n in names} | {"scores": {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+        )
+    return buf.getvalue()
+
+
+class OnnxSession:
+    """An ONNX Runtime session over an exported scorer graph.
+
+    Args:
+        graph: The serialized ONNX model from :func:`export_onnx`.
+        threads: Intra-op threads (0: ONNX Runtime's default, one per core).
+    """
+
+    def __init__(self, graph: bytes, threads: int = 0) -> None:
+        ort = _onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        # Inputs the graph does not use (e.g. time gaps when off) are pruned by the exporter.
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def scores(self, batch: SeqBatch) -> npt.NDArray[np.float32]:
+        """``(B, N)`` catalogue scores for padded rows."""
+        feeds = {
+            name: np.ascontiguousarray(arr)
+            for name, arr in (("items", batch.items), ("types", batch.types), ("gaps", batch.gaps))
+            if name in self.inputs
+        }
+        out: npt.NDArray[np.float32] = self.session.run(None, feeds)[0]
+        return out
+
+
+def max_abs_diff(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """Largest absolute difference of two score matrices (cells NaN in both are equal; NaN in
+    only one makes the result NaN)."""
+    both = np.isnan(a) & np.isnan(b)
+    return float(np.abs(np.where(both, 0.0, a - b)).max(initial=0.0))
