@@ -88,13 +88,22 @@ const Charts = (() => {
       });
       ctx.stroke();
       ctx.lineWidth = 1;
+      // A point with no neighbour draws no line: show it as a dot.
+      ctx.fillStyle = ctx.strokeStyle;
+      s.values.forEach((v, i) => {
+        const alone = (j) => j < 0 || j >= s.values.length || s.values[j] === null;
+        if (v !== null && isFinite(v) && alone(i - 1) && alone(i + 1)) {
+          ctx.beginPath(); ctx.arc(xAt(i), yAt(v), 3, 0, 2 * Math.PI); ctx.fill();
+        }
+      });
     });
     ctx.fillStyle = "#6b7280";
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    const every = Math.max(1, Math.ceil(labels.length / 6));
+    const every = Math.max(1, Math.ceil(labels.filter(Boolean).length / 6));
+    let shown = 0;
     labels.forEach((label, i) => {
-      if (i % every === 0 || i === labels.length - 1) ctx.fillText(label, xAt(i), height - PAD.bottom + 6);
+      if (label && shown++ % every === 0) ctx.fillText(label, xAt(i), height - PAD.bottom + 6);
     });
     legend(ctx, width, series);
   }

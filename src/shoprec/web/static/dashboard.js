@@ -32,7 +32,7 @@ function draw(stats) {
     series: [{ name: "requests/s", values: t.series.requests_per_s }],
   });
   Charts.line($("chart-latency"), {
-    labels: t.series.latency_t.map(clock), unit: "ms",
+    labels: t.series.latency_t.map((s, i) => (i % 2 === 0 ? clock(s) : "")), unit: "ms",
     series: [
       { name: "p50", values: t.series.p50_ms, color: "#2563eb" },
       { name: "p99", values: t.series.p99_ms, color: "#dc2626" },
@@ -51,9 +51,11 @@ function draw(stats) {
     rec.train_seconds && `trained in ${fmt(rec.train_seconds)} s`,
     rec.n_events && `on ${rec.n_events.toLocaleString()} events`,
     rec.n_items && `${rec.n_items.toLocaleString()} items`].filter(Boolean);
-  $("model-meta").textContent = sizes.join(" · ") + " — validation metrics (held-out last event):";
   const validation = rec.validation || {};
   const names = Object.keys(validation).filter((k) => /^(HR|NDCG|MRR|coverage)@/.test(k));
+  $("model-meta").textContent = sizes.join(" · ") + (names.length
+    ? " — validation metrics (each shopper's held-out last event):"
+    : " — no validation metrics recorded with this version");
   Charts.bars($("chart-model"), {
     labels: names, max: Math.max(0.05, ...names.map((k) => validation[k])),
     series: [{ name: "validation", values: names.map((k) => validation[k]) }],

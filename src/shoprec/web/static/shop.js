@@ -85,8 +85,9 @@ function renderRail(id, body, title) {
 async function refreshRails() {
   const user = encodeURIComponent(shop.user);
   const item = shop.current && encodeURIComponent(shop.current);
+  // With a cart: what goes with the cart's items (the cart alone is the context).
   const together = shop.cart.length
-    ? api("POST", "/v1/cart/recommendations", { user_id: shop.user, n: N_RAIL })
+    ? api("POST", "/v1/cart/recommendations", { cart: shop.cart, session_id: shop.user, n: N_RAIL })
     : item ? api("GET", `/v1/items/${item}/bought-together?n=${N_RAIL}`) : null;
   const [recommended, similar, bought] = await Promise.all([
     api("GET", `/v1/users/${user}/recommendations?n=${N_RAIL}`),
