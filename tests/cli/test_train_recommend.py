@@ -43,13 +43,20 @@ def test_generate_import_train_recommend(home: Path, tmp_path: Path) -> None:
 def test_evaluate_and_benchmark_write_results(home: Path, tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
-    out = _ok(["evaluate", "--data", str(shop), "--model", "ease", "--param", "l2=50"])
+    page = tmp_path / "report.html"
+    args = ["evaluate", "--data", str(shop), "--model", "ease", "--param", "l2=50"]
+    out = _ok([*args, "--html", str(page)])
     assert "NDCG@10" in out and "by shopper activity" in out
+    html = page.read_text()
+    assert "<h1>ease on shop (loo, test target)</h1>" in html
+    assert html.count("data:image/png;base64,") == 3
     bench = tmp_path / "bench"
     _ok(
         ["benchmark", "--data", str(shop), "--models", "popularity,covisit", "--output", str(bench)]
     )
-    assert {p.name for p in bench.iterdir()} >= {"results.json", "results.md", "results.png"}
+    names = {p.name for p in bench.iterdir()}
+    assert names >= {"results.json", "results.md", "results.png", "report.html"}
+    assert "<td>covisit</td>" in (bench / "report.html").read_text()
 
 
 def _fails(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from shoprec.evaluation import markdown, write_results
+from shoprec.evaluation import html_report, markdown, write_html, write_results
 
 ROWS: list[dict[str, Any]] = [
     {
@@ -66,3 +68,37 @@ def test_write_results_writes_strict_json_markdown_and_png(tmp_path: Path) -> No
     assert saved[1]["epochs"] == 17
     assert (out / "results.md").read_text() == markdown(ROWS, "t")
     assert (out / "results.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_html_report_is_self_contained_with_three_plots(tmp_path: Path) -> None:
+    rows = [
+        {**ROWS[0], "pop_percentile@10": 0.9},
+        {**ROWS[1], "coverage@10": 0.2, "pop_percentile@10": 0.6},
+        {"model": "als", "skipped": "too big; try a smaller catalogue"},
+    ]
+    path = tmp_path / "deep" / "report.html"
+    write_html(rows, path, "beauty <loo>")
+    page = path.read_text()
+    assert page.startswith("<!doctype html>") and "<h1>beauty &lt;loo&gt;</h1>" in page
+    # Nothing to fetch: no scripts, no links, every image inline.
+    assert "<script" not in page and "http" not in page
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert len(images) == 3
+    assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    for figure in ("metric-bars", "by-activity", "coverage-bias"):
+        assert f"<figure id='{figure}'>" in page
+    # The tables: the summary (skipped model with its reason) and NDCG by activity.
+    assert "<td>0.0781 ± 0.0010</td>" in page
+    assert "not run: too big" in page
+    assert "<th>6-10 (4)</th>" in page and "<td>0.0600</td>" in page
+
+
+def test_html_report_leaves_out_plots_without_their_metrics() -> None:
+    row = {k: v for k, v in ROWS[1].items() if k != "by_activity"}
+    page = html_report([row], "t")
+    assert page.count("<figure") == 1 and "id='metric-bars'" in page
+
+
+def test_write_results_also_writes_the_html_report(tmp_path: Path) -> None:
+    write_results(ROWS, tmp_path, "t")
+    assert (tmp_path / "report.html").read_text() == html_report(ROWS, "t")

@@ -2,7 +2,8 @@
 
 ``benchmark`` tunes each model on the validation target over its search space, then fits on
 train + validation and scores the test target; ``evaluate`` does the same for one model with
-the parameters given (no search). Both write ``results.json`` / ``.md`` / ``.png`` when asked.
+the parameters given (no search). Both write ``results.json`` / ``.md`` / ``.png`` and a
+self-contained ``report.html`` when asked (``evaluate --html PATH`` writes just the page).
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from shoprec.data import SPLIT_PROTOCOLS
 from shoprec.data.loaders import load_dataset
 from shoprec.errors import ConfigError
-from shoprec.evaluation import run_benchmark, summary
+from shoprec.evaluation import run_benchmark, summary, write_html
+from shoprec.optimize import run_compression_benchmark, summary_rows
 
 from .app import ParamOption, app, console, err_console, parse_params
 
@@ -79,12 +88,63 @@ def benchmark(
     output: Annotated[Path, typer.Option(help="Folder for results.json/.md/.png.")] = Path(
         "benchmark-output"
     ),
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            "--optimize",
+            help="Compression benchmark: fit each (SASRec-family) model once, derive every "
+            "variant (int8, fp16, bf16, pruned, distilled, onnx) and compare them (LOO).",
+        ),
+    ] = False,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help="--optimize: fixed epoch budget instead of early stopping."),
+    ] = None,
+    param: ParamOption = None,
 ) -> None:
     """Tune each model on validation, test it, write and print the comparison."""
     keys = [k.strip() for k in models.split(",") if k.strip()]
+    if optimize:
+        _optimize(data, keys, output, epochs, parse_params(param))
+        return
     rows = _run(data, keys, protocol, seeds, output, None)
     console.print(comparison_table(rows, f"{data.name} ({protocol}, test target)"))
-    console.print(f"results -> {output}/results.json, results.md, results.png", style="dim")
+    console.print(
+        f"results -> {output}/results.json, results.md, results.png, report.html", style="dim"
+    )
+
+
+def _optimize(
+    data_path: Path, keys: list[str], output: Path, epochs: int | None, params: dict[str, Any]
+) -> None:
+    """``benchmark --optimize``: one compression table per model key."""
+    data = load_dataset(data_path)
+    for key in keys:
+        out = output if len(keys) == 1 else output / key
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=err_console) as bar:
+            task = bar.add_task("splitting", total=None)
+
+            def update(
+                message: str, done: int, total: int, bar: Progress = bar, task: TaskID = task
+            ) -> None:
+                bar.update(task, description=message, completed=done, total=total)
+
+            rows = run_compression_benchmark(
+                data,
+                key,
+                params=params,
+                epochs=epochs,
+                output=out,
+                progress=update,
+                dataset=data_path.name,
+            )
+        header, lines = summary_rows(rows)
+        table = Table(*header, title=f"{key} compressed on {data_path.name} (loo, test target)")
+        for line in lines:
+            table.add_row(*line)
+        console.print(table)
+        console.print(f"results -> {out}/results.json, results.md", style="dim")
 
 
 @app.command("evaluate")
@@ -95,9 +155,15 @@ def evaluate(
     protocol: ProtocolOption = "loo",
     seeds: SeedsOption = 1,
     output: Annotated[Path | None, typer.Option(help="Also write results files here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
 ) -> None:
     """Fit one model with the given parameters and report every metric, by activity too."""
     rows = _run(data, [model], protocol, seeds, output, {model: parse_params(param)})
+    if html is not None:
+        write_html(rows, html, f"{model} on {data.name} ({protocol}, test target)")
+        console.print(f"report -> {html}", style="dim")
     row = rows[0]
     table = Table("metric", "value", title=f"{model} on {data.name} ({protocol}, test target)")
     for name, value in row.items():

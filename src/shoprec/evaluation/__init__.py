@@ -30,7 +30,7 @@ from .ranking import (
     evaluate_report,
     rank_cases,
 )
-from .report import markdown, summary, write_results
+from .report import html_report, markdown, summary, write_html, write_results
 
 __all__ = [
     "ACTIVITY_EDGES",
@@ -50,6 +50,7 @@ __all__ = [
     "evaluate_report",
     "grid",
     "hit_rate",
+    "html_report",
     "item_counts",
     "markdown",
     "mrr",
@@ -62,5 +63,6 @@ __all__ = [
     "run_benchmark",
     "summary",
     "tune",
+    "write_html",
     "write_results",
 ]

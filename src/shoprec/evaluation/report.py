@@ -1,12 +1,23 @@
-"""Benchmark reports: ``results.json`` (machine-readable), ``results.md`` and ``results.png``."""
+"""Benchmark reports: ``results.json``, ``results.md``, ``results.png`` and ``report.html``.
+
+The HTML report is one self-contained file (plots embedded as PNG data URIs, no scripts, no
+external assets): the comparison tables, metric bars per model, NDCG@10 by shopper activity
+and catalogue coverage against popularity bias.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Columns of the main markdown table (metric, header, decimals).
 MAIN_COLUMNS = (
@@ -93,32 +104,37 @@ def markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
             ["model", *(h for _, h, _ in extra)],
             [[str(r["model"]), *(_cell(r, n, d) for n, _, d in extra)] for r in rows],
         )
-    cases: dict[str, int] = {}
-    for r in rows:
-        for bucket, stats in r.get("by_activity", {}).items():
-            cases.setdefault(bucket, int(stats["cases"]))
-    buckets = list(cases)
-    if buckets:
+    if _buckets(rows):
         lines += ["", "NDCG@10 by input history length (cases per bucket in brackets):", ""]
-        lines += _table(
-            ["model", *(f"{b} ({cases[b]:,})" for b in buckets)],
-            [
-                [str(r["model"])]
-                + [_cell(r.get("by_activity", {}).get(b, {}), "NDCG@10", 4) for b in buckets]
-                for r in rows
-            ],
-        )
+        lines += _table(*_activity_table(rows))
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
-    """Grouped bar chart of HR@10 and NDCG@10 per model (error bars = std over seeds)."""
+def _activity_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of NDCG@10 per activity bucket (one line per model)."""
+    cases = _buckets(rows)
+    header = ["model", *(f"{b} ({n:,})" for b, n in cases.items())]
+    lines = [
+        [str(r["model"])]
+        + [_cell(r.get("by_activity", {}).get(b, {}), "NDCG@10", 4) for b in cases]
+        for r in rows
+    ]
+    return header, lines
+
+
+def _figure(width: float, height: float = 3.6) -> Figure:
     # The object-oriented API with the Agg canvas: no pyplot global state, no display needed.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(max(4.0, 1.2 * len(rows) + 2.0), 3.6), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
+    return fig
+
+
+def metric_bars(rows: Sequence[dict[str, Any]], title: str) -> Figure:
+    """Grouped bar chart of HR@10 and NDCG@10 per model (error bars = std over seeds)."""
+    fig = _figure(max(4.0, 1.2 * len(rows) + 2.0))
     ax = fig.add_subplot()
     width = 0.8 / len(PLOT_METRICS)
     for j, metric in enumerate(PLOT_METRICS):
@@ -132,14 +148,142 @@ def plot(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=8)
     ax.margins(y=0.15)
-    fig.savefig(path, dpi=120)
+    return fig
+
+
+def _buckets(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Activity bucket -> number of cases, in the order the rows report them."""
+    cases: dict[str, int] = {}
+    for r in rows:
+        for bucket, stats in r.get("by_activity", {}).items():
+            cases.setdefault(bucket, int(stats["cases"]))
+    return cases
+
+
+def activity_plot(rows: Sequence[dict[str, Any]]) -> Figure:
+    """NDCG@10 per input-history-length bucket, one line per model."""
+    cases = _buckets(rows)
+    fig = _figure(max(4.5, 0.9 * len(cases) + 2.5))
+    ax = fig.add_subplot()
+    labels = [f"{b}\n({n:,})" for b, n in cases.items()]
+    for r in rows:
+        values = [r.get("by_activity", {}).get(b, {}).get("NDCG@10", math.nan) for b in cases]
+        ax.plot(labels, [float(v) for v in values], marker="o", label=str(r["model"]))
+    ax.set_xlabel("events in the shopper's history (cases)")
+    ax.set_ylabel("NDCG@10")
+    ax.set_title("NDCG@10 by shopper activity", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def coverage_plot(rows: Sequence[dict[str, Any]]) -> Figure:
+    """Catalogue coverage@10 against popularity bias (mean popularity percentile) per model."""
+    fig = _figure(5.0)
+    ax = fig.add_subplot()
+    for r in rows:
+        x, y = r.get("pop_percentile@10"), r.get("coverage@10")
+        if x is None or y is None:
+            continue
+        ax.scatter([x], [y], s=60)
+        ax.annotate(str(r["model"]), (x, y), textcoords="offset points", xytext=(6, 4))
+    ax.set_xlabel("popularity percentile of recommended items @10 (higher = more popular)")
+    ax.set_ylabel("catalogue coverage@10")
+    ax.set_title("Coverage vs popularity bias (up-left is broader)", fontsize=9)
+    ax.margins(0.2)
+    return fig
+
+
+def plot(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+    """Write the metric bar chart (see :func:`metric_bars`) to ``path`` as PNG."""
+    metric_bars(rows, title).savefig(path, dpi=120)
+
+
+def _data_uri(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _html_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in line) + "</tr>" for line in lines
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STYLE = (
+    "body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;"
+    "padding:0 16px;color:#1d2330}table{border-collapse:collapse;margin:8px 0 20px}"
+    "td,th{border-bottom:1px solid #e3e6eb;padding:4px 8px;text-align:right}"
+    "td:first-child,th:first-child{text-align:left}figure{margin:8px 0 24px}"
+    "img{max-width:100%;border:1px solid #e3e6eb}figcaption{color:#6b7280}"
+)
+
+
+def html_report(rows: Sequence[dict[str, Any]], title: str) -> str:
+    """A self-contained HTML page: tables and the three plots embedded as PNG data URIs."""
+    ran = [r for r in rows if "skipped" not in r]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<p>Full-catalogue ranking on the test target; hyperparameters chosen on validation "
+        "only. Generated by <code>shoprec</code>.</p>",
+        "<h2>Models</h2>",
+        _html_table(*summary(rows)),
+    ]
+    extra = [(n, h, d) for n, h, d in EXTRA_COLUMNS if any(n in r for r in ran)]
+    if extra:
+        parts += [
+            "<h2>Beyond accuracy</h2>",
+            _html_table(
+                ["model", *(h for _, h, _ in extra)],
+                [[str(r["model"]), *(_cell(r, n, d) for n, _, d in extra)] for r in ran],
+            ),
+        ]
+    if _buckets(ran):
+        parts += ["<h2>NDCG@10 by shopper activity</h2>", _html_table(*_activity_table(ran))]
+    if ran:
+        figures = [("metric-bars", metric_bars(ran, title), "HR@10 and NDCG@10 per model.")]
+        if _buckets(ran):
+            figures.append(
+                (
+                    "by-activity",
+                    activity_plot(ran),
+                    "NDCG@10 by the number of events in the shopper's history.",
+                )
+            )
+        if any("pop_percentile@10" in r and "coverage@10" in r for r in ran):
+            figures.append(
+                (
+                    "coverage-bias",
+                    coverage_plot(ran),
+                    "Share of the catalogue recommended vs how popular the recommended items are.",
+                )
+            )
+        parts.append("<h2>Plots</h2>")
+        for name, fig, caption in figures:
+            parts.append(
+                f"<figure id='{name}'><img alt='{html.escape(caption)}' src='{_data_uri(fig)}'>"
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_html(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+    """Write :func:`html_report` to ``path`` (its folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html_report(rows, title), encoding="utf-8")
 
 
 def write_results(rows: Sequence[dict[str, Any]], output: Path, title: str) -> None:
-    """Write ``results.json``, ``results.md`` and ``results.png`` into ``output`` (created)."""
+    """Write ``results.json``, ``.md``, ``.png`` and ``report.html`` into ``output`` (created)."""
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(
         json.dumps(_json_safe(list(rows)), indent=2) + "\n", encoding="utf-8"
     )
     (output / "results.md").write_text(markdown(rows, title), encoding="utf-8")
     plot(rows, output / "results.png", title)
+    write_html(rows, output / "report.html", title)
