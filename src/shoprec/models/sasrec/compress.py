@@ -52,7 +52,7 @@ def count_parameters(module: nn.Module) -> int:
     total = 0
     for m in module.modules():
         if isinstance(m, DynamicQuantLinear):
-            weight, bias = m._weight_bias()
+            weight, bias = m._weight_bias()  # type: ignore[no-untyped-call]
             total += weight.numel() + (bias.numel() if bias is not None else 0)
     return total + sum(p.numel() for p in module.parameters())
 
@@ -76,14 +76,17 @@ def encoder_state(net: SASRecNet) -> dict[str, torch.Tensor]:
 # -- int8 ------------------------------------------------------------------------------------
 @contextmanager
 def _quantized_tensors() -> Iterator[None]:
-    """Silence PyTorch's notice that quantized tensor types are deprecated (torch >= 2.13).
+    """Silence PyTorch's notices that ``torch.ao`` quantization is deprecated (torch >= 2.13).
 
-    ``torch.ao`` dynamic quantization still works; the notice points to ``torchao`` as the
+    ``torch.ao`` dynamic quantization still works; the notices point to ``torchao`` as its
     future home (noted in ``docs/optimize.md``).
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=r".*quantized tensor creation functions.*", category=UserWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
         )
         yield
 
@@ -130,11 +133,11 @@ def int8_encoder(cfg: SASRecConfig, arrays: Arrays) -> nn.Module:
             state[key] = torch.from_numpy(value)
     encoder.load_state_dict(state)
     with _quantized_tensors():
-        quantized: nn.Module = quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8)
+        quantized: nn.Module = quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
         for name, module in quantized.named_modules():
             if isinstance(module, DynamicQuantLinear):
                 q, scale = int8[f"{name}.weight"]
-                module.set_weight_bias(_per_channel(q, scale), module.bias())
+                module.set_weight_bias(_per_channel(q, scale), module.bias())  # type: ignore[no-untyped-call]
     return quantized.eval()
 
 
@@ -172,7 +175,7 @@ class Int8Catalogue:
         self.scales = scales
         n, d = table.shape
         with _quantized_tensors():
-            self._linear = DynamicQuantLinear(d, n, bias_=False, dtype=torch.qint8)
+            self._linear = DynamicQuantLinear(d, n, bias_=False, dtype=torch.qint8)  # type: ignore[no-untyped-call]
             self._linear.set_weight_bias(_per_channel(codes, scales), None)
 
     def approximate(self, h: torch.Tensor) -> torch.Tensor:
@@ -207,14 +210,14 @@ def prune_linears(net: SASRecNet, amount: float) -> None:
     keeps pruned weights at zero; :func:`finalize_pruning` makes them permanent.
     """
     for _, module in prunable_linears(net):
-        prune.l1_unstructured(module, name="weight", amount=amount)
+        prune.l1_unstructured(module, name="weight", amount=amount)  # type: ignore[no-untyped-call]
 
 
 def finalize_pruning(net: SASRecNet) -> None:
     """Fold the pruning masks into the weights (plain ``weight`` parameters again)."""
     for _, module in prunable_linears(net):
         if prune.is_pruned(module):
-            prune.remove(module, "weight")
+            prune.remove(module, "weight")  # type: ignore[no-untyped-call]
 
 
 def pruned_sparsity(net: nn.Module) -> dict[str, float]:
@@ -347,7 +350,7 @@ def export_onnx(encoder: SASRecNet, table: torch.Tensor, opset: int = 17) -> byt
         torch.onnx.export(
             scorer,
             (items, types, gaps),
-            buf,
+            buf,  # type: ignore[arg-type]
             input_names=names,
             output_names=["scores"],
             dynamic_axes={n: {0: "batch", 1: "length"} for n in names} | {"scores": {0: "batch"}},
@@ -386,7 +389,6 @@ class OnnxSession:
 
 
 def max_abs_diff(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
-    """Largest absolute difference of two score matrices (cells NaN in both are equal; NaN in
-    only one makes the result NaN)."""
+    """Largest absolute difference of two score matrices (NaN if one of them alone is NaN)."""
     both = np.isnan(a) & np.isnan(b)
     return float(np.abs(np.where(both, 0.0, a - b)).max(initial=0.0))

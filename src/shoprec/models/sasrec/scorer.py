@@ -192,6 +192,10 @@ class SASRec(BaseRecommender):
                     was_known = prev_net.items.known[keep]
                     net.items.known[rows] = torch.maximum(net.items.known[rows], was_known)
 
+    def parameter_count(self) -> int:
+        """Scalars in the network's parameters (the frozen text vectors are buffers, excluded)."""
+        return sum(p.numel() for p in self._require_net().parameters())
+
     # -- scoring ---------------------------------------------------------------------------
     def _require_net(self) -> SASRecNet:
         self._require_fitted()

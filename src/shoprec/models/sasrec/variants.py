@@ -132,6 +132,13 @@ def _base_config(config: SASRecConfig) -> SASRecConfig:
     return SASRecConfig.model_validate(config.model_dump(include=set(SASRecConfig.model_fields)))
 
 
+def _source_fields(teacher: SASRec) -> dict[str, Any]:
+    """The SASRec config of ``teacher``'s network (a distilled model's is its student's)."""
+    config = teacher.config
+    network = config.student() if isinstance(config, DistilledConfig) else _base_config(config)
+    return network.model_dump()
+
+
 def _check_data(teacher: SASRec, data: Interactions | None, method: str) -> Interactions:
     if data is None:
         raise ConfigError(f"{method} needs the training data (shoprec optimize --data DIR)")
@@ -167,18 +174,13 @@ class _DerivedSASRec(SASRec):
         **settings: Any,
     ) -> Self:
         """Derive this variant from a fitted SASRec with the given variant settings."""
-        base = teacher.config.model_dump(include=set(SASRecConfig.model_fields))
-        model = cls(cls.config_cls.model_validate({**base, **settings}))
+        model = cls(cls.config_cls.model_validate({**_source_fields(teacher), **settings}))
         model._derive(teacher, data, opts)
         return model
 
     @abstractmethod
     def _derive(self, teacher: SASRec, data: Interactions | None, opts: FitOptions) -> None:
         """Build this model's network from ``teacher``."""
-
-    def parameter_count(self) -> int:
-        """Scalars in the network's parameters (frozen text vectors excluded)."""
-        return count_parameters(self._require_net())
 
 
 class SASRecPruned(_DerivedSASRec):
@@ -302,8 +304,7 @@ class _FrozenSASRec(BaseRecommender):
         **settings: Any,
     ) -> Self:
         """Derive this variant from a fitted SASRec (``data`` and ``opts`` are not needed)."""
-        base = teacher.config.model_dump(include=set(SASRecConfig.model_fields))
-        model = cls(cls.config_cls.model_validate({**base, **settings}))
+        model = cls(cls.config_cls.model_validate({**_source_fields(teacher), **settings}))
         model._derive(teacher)
         return model
 
@@ -398,9 +399,7 @@ class SASRecInt8(_FrozenSASRec):
     config_cls: ClassVar[type[Int8Config]] = Int8Config
     config: Int8Config
 
-    def _build_arrays(
-        self, encoder: SASRecNet, table: torch.Tensor
-    ) -> dict[str, npt.NDArray[Any]]:
+    def _build_arrays(self, encoder: SASRecNet, table: torch.Tensor) -> dict[str, npt.NDArray[Any]]:
         catalogue = Int8Catalogue(table)
         arrays = {f"encoder.{k}": v for k, v in int8_linear_arrays(encoder).items()}
         arrays["table"] = table.numpy()
@@ -449,9 +448,7 @@ class SASRecHalf(_FrozenSASRec):
         """The torch dtype of weights and arithmetic."""
         return torch.float16 if self.config.dtype == "float16" else torch.bfloat16
 
-    def _build_arrays(
-        self, encoder: SASRecNet, table: torch.Tensor
-    ) -> dict[str, npt.NDArray[Any]]:
+    def _build_arrays(self, encoder: SASRecNet, table: torch.Tensor) -> dict[str, npt.NDArray[Any]]:
         arrays = {
             f"encoder.{k}": _to_storable(v.to(self.dtype)) for k, v in encoder.state_dict().items()
         }
@@ -486,9 +483,7 @@ class SASRecOnnx(_FrozenSASRec):
     config_cls: ClassVar[type[OnnxConfig]] = OnnxConfig
     config: OnnxConfig
 
-    def _build_arrays(
-        self, encoder: SASRecNet, table: torch.Tensor
-    ) -> dict[str, npt.NDArray[Any]]:
+    def _build_arrays(self, encoder: SASRecNet, table: torch.Tensor) -> dict[str, npt.NDArray[Any]]:
         graph = export_onnx(encoder, table)
         return {"onnx": np.frombuffer(graph, dtype=np.uint8).copy()}
 

@@ -1,0 +1,46 @@
+"""``shoprec optimize``: derive a compressed variant (int8, fp16, bf16, prune, distill, onnx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shoprec.data.loaders import load_dataset
+from shoprec.models import FitOptions
+from shoprec.optimize import METHODS, artifact_size_mb, optimize_artifact, parameter_count
+
+from .app import ParamOption, app, console, parse_params
+
+
+@app.command("optimize")
+def optimize(
+    model_dir: Annotated[Path, typer.Argument(help="Model artifact directory (SASRec family).")],
+    method: Annotated[str, typer.Option(help=f"One of: {', '.join(METHODS)}.")],
+    output: Annotated[Path, typer.Option(help="Directory for the new artifact.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Training data folder (needed by prune and distill)."),
+    ] = None,
+    param: ParamOption = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Epoch cap of the training methods.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the training methods.")] = 0,
+    device: Annotated[str, typer.Option(help="Torch device for training methods.")] = "auto",
+) -> None:
+    """Derive a compressed variant of a trained model as a new artifact ``shoprec serve`` loads.
+
+    Settings of the variant go in ``--param`` (e.g. ``-p prune_amount=0.7``,
+    ``-p student_hidden=32``, ``-p shortlist=200``).
+    """
+    interactions = load_dataset(data) if data is not None else None
+    opts = FitOptions(seed=seed, device=device, max_epochs=epochs, progress=True)
+    variant = optimize_artifact(model_dir, method, output, interactions, opts, parse_params(param))
+    params = parameter_count(variant)
+    console.print(
+        f"{variant.key} -> {output} ({artifact_size_mb(output):.2f} MB"
+        + (f", {params:,} parameters" if params is not None else "")
+        + ")"
+    )

@@ -1,0 +1,170 @@
+"""The compression benchmark: train one model, derive every variant, measure them side by side.
+
+Leave-one-out split, full catalogue, seen items excluded. The source model is fit on
+``Split.test_train`` (train + validation targets): either for a fixed epoch budget, or for the
+epoch count that early stopping chose on the validation target (a first fit on ``Split.train``),
+as ``shoprec benchmark`` does. Each variant is derived from that one fitted model (pruning
+fine-tunes and the student trains on ``Split.test_train`` too) and every row is measured on the
+same test cases and the same timed histories.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shoprec.data import Interactions, leave_one_out
+from shoprec.evaluation.benchmark import best_trial, tune
+from shoprec.models import FitOptions, create_model
+
+from .derive import derive_variant, variant_name
+from .measure import measure_model
+
+#: Every method, in report order.
+VARIANTS: tuple[str, ...] = ("int8", "fp16", "bf16", "prune", "distill", "onnx")
+
+#: ``progress(description, done, total)``.
+ProgressCallback = Callable[[str, int, int], None]
+
+#: Columns of the printed table: (header, row key, format).
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("variant", "model", "{}"),
+    ("size MB", "size_mb", "{:.2f}"),
+    ("params", "params", "{:,}"),
+    ("p50 ms", "p50_ms", "{:.2f}"),
+    ("p99 ms", "p99_ms", "{:.2f}"),
+    ("histories/s", "histories_per_s", "{:,.0f}"),
+    ("HR@10", "HR@10", "{:.4f}"),
+    ("NDCG@10", "NDCG@10", "{:.4f}"),
+    ("NDCG vs base", "ndcg_ratio", "{:.3f}"),
+    ("p50 speed-up", "p50_speedup", "{:.2f}x"),
+)
+
+
+def run_compression_benchmark(
+    data: Interactions,
+    key: str = "sasrec",
+    *,
+    params: Mapping[str, Any] | None = None,
+    epochs: int | None = None,
+    methods: Sequence[str] = VARIANTS,
+    settings: Mapping[str, dict[str, Any]] | None = None,
+    seed: int = 0,
+    latency_queries: int = 300,
+    output: Path | None = None,
+    progress: ProgressCallback | None = None,
+    dataset: str | None = None,
+) -> list[dict[str, Any]]:
+    """Fit ``key`` once, derive each method's variant, and measure every one.
+
+    Args:
+        data: The whole interaction log and catalogue.
+        key: A SASRec-family model key.
+        params: Hyperparameters of the source model.
+        epochs: Fixed epoch budget (no tuning); ``None`` chooses it by early stopping on the
+            validation target first.
+        methods: Methods to derive (default: all of :data:`VARIANTS`).
+        settings: Variant settings per method (e.g. ``{"prune": {"prune_amount": 0.7}}``).
+        seed: Model seed.
+        latency_queries: Single histories timed per variant.
+        output: Folder for ``results.json`` and ``results.md`` (``None``: none).
+        progress: Progress callback.
+        dataset: Name shown in the reports.
+
+    Returns:
+        One row per model: the source first, then each variant, with ratios to the source.
+    """
+    total = len(methods) + 2
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(message, done, total)
+        done += 1
+
+    split = leave_one_out(data)
+    step(f"{key}: choosing epochs on validation" if epochs is None else f"{key}: fitting")
+    tuned = None
+    if epochs is None:
+        tuned = best_trial(tune(key, split, seed, points=[dict(params or {})]))
+        epochs = tuned.epochs
+    step(f"{key}: fitting on train + validation ({epochs} epochs)")
+    source = create_model(key, dict(params or {}))
+    opts = FitOptions(seed=seed, max_epochs=epochs)
+    start = time.perf_counter()
+    source.fit(split.test_train, opts)
+    base = measure_model(key, source, split.test, latency_queries)
+    base["derive_seconds"] = time.perf_counter() - start
+    rows = [base]
+    for method in methods:
+        name = variant_name(key, method)
+        step(f"{name}: deriving and measuring")
+        start = time.perf_counter()
+        variant = derive_variant(
+            source, method, split.test_train, opts, (settings or {}).get(method)
+        )
+        derive_seconds = time.perf_counter() - start
+        row = measure_model(name, variant, split.test, latency_queries)
+        row["method"] = method
+        row["derive_seconds"] = derive_seconds
+        row |= {k: v for k, v in getattr(variant, "source_state", {}).items()}
+        sparsity = getattr(variant, "sparsity", None)
+        if callable(sparsity):
+            values = list(sparsity().values())
+            row["linear_sparsity"] = sum(values) / len(values)
+        rows.append(row)
+    for row in rows:
+        row |= _ratios(row, base)
+        row |= {"dataset": dataset, "protocol": "loo", "epochs": epochs, "seed": seed}
+        if tuned is not None:
+            row["validation_NDCG@10"] = tuned.score
+    if progress is not None:
+        progress("done", total, total)
+    if output is not None:
+        write_compression_results(rows, output, dataset)
+    return rows
+
+
+def _ratios(row: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, float | None]:
+    def ratio(a: Any, b: Any) -> float | None:
+        return float(a) / float(b) if a is not None and b not in (None, 0) else None
+
+    return {
+        "size_ratio": ratio(row["size_mb"], base["size_mb"]),
+        "params_ratio": ratio(row["params"], base["params"]),
+        "ndcg_ratio": ratio(row["NDCG@10"], base["NDCG@10"]),
+        "p50_speedup": ratio(base["p50_ms"], row["p50_ms"]),
+        "throughput_ratio": ratio(row["histories_per_s"], base["histories_per_s"]),
+    }
+
+
+def summary_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells of the comparison table."""
+    header = [c[0] for c in COLUMNS]
+    lines = [
+        [fmt.format(row[k]) if row.get(k) is not None else "-" for _, k, fmt in COLUMNS]
+        for row in rows
+    ]
+    return header, lines
+
+
+def write_compression_results(
+    rows: Sequence[Mapping[str, Any]], output: Path, dataset: str | None = None
+) -> None:
+    """``results.json`` (one object per variant) and ``results.md`` (the table) in ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(list(rows), indent=2), encoding="utf-8")
+    header, lines = summary_rows(rows)
+    md = [
+        f"# Compression benchmark{f': {dataset}' if dataset else ''}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(line) + " |" for line in lines),
+        "",
+    ]
+    (output / "results.md").write_text("\n".join(md), encoding="utf-8")
