@@ -130,7 +130,9 @@ const Charts = (() => {
       ctx.fillStyle = "#1d2330";
       ctx.textAlign = "center";
       ctx.textBaseline = "top";
-      const text = label.length > 18 ? label.slice(0, 17) + "…" : label;
+      // Shorten a label until it fits its group, so neighbours never overlap.
+      let text = label;
+      while (text.length > 1 && ctx.measureText(text).width > group - 4) text = text.slice(0, -2) + "…";
       ctx.fillText(text, PAD.left + i * group + group / 2, height - PAD.bottom + 6);
     });
     legend(ctx, width, series);

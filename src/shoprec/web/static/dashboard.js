@@ -52,9 +52,12 @@ function draw(stats) {
     rec.n_events && `on ${rec.n_events.toLocaleString()} events`,
     rec.n_items && `${rec.n_items.toLocaleString()} items`].filter(Boolean);
   const validation = rec.validation || {};
-  const names = Object.keys(validation).filter((k) => /^(HR|NDCG|MRR|coverage)@/.test(k));
+  const names = Object.keys(validation).filter((k) => /^(HR|NDCG|MRR)@/.test(k));
+  if (validation["coverage@10"] !== undefined) {
+    sizes.push(`coverage@10 ${(100 * validation["coverage@10"]).toFixed(1)}%`);
+  }
   $("model-meta").textContent = sizes.join(" · ") + (names.length
-    ? " — validation metrics (each shopper's held-out last event):"
+    ? " — accuracy on each shopper's held-out last event:"
     : " — no validation metrics recorded with this version");
   Charts.bars($("chart-model"), {
     labels: names, max: Math.max(0.05, ...names.map((k) => validation[k])),
@@ -63,8 +66,9 @@ function draw(stats) {
 
   const variants = stats.variants;
   Charts.bars($("chart-ab"), {
-    labels: variants.map((v) => v.name), unit: "impressions",
-    series: [{ name: "impressions", values: variants.map((v) => v.impressions) }],
+    labels: variants.map((v) => `${v.name} (${v.impressions} shown)`), unit: "CTR %",
+    max: Math.max(1, ...variants.map((v) => 100 * v.ctr)),
+    series: [{ name: "click-through rate", values: variants.map((v) => 100 * v.ctr) }],
   });
   table($("ab-table"), ["variant", "weight", "impressions", "clicks", "CTR", "conversions"],
     variants.map((v) => [v.name, v.weight, v.impressions, v.clicks,
