@@ -1,0 +1,226 @@
+"""Compressed SASRec variants (issue #7): round trips, ONNX parity, pruning, distillation, int8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from shoprec.data import Interactions, UserSequences, leave_one_out
+from shoprec.errors import ConfigError
+from shoprec.evaluation import evaluate
+from shoprec.models import FitOptions, Popularity, load_model
+from shoprec.models.sasrec import (
+    SASRec,
+    SASRecDistilled,
+    SASRecHalf,
+    SASRecInt8,
+    SASRecOnnx,
+    SASRecPruned,
+)
+from shoprec.models.sasrec.compress import Int8Catalogue, pruned_sparsity
+from shoprec.types import Query
+
+from .planted import TINY, chain_shop
+
+FIT = FitOptions(seed=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Interactions:
+    return chain_shop(np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def teacher(shop: Interactions) -> SASRec:
+    torch.use_deterministic_algorithms(True)
+    model = SASRec(TINY.model_copy(update={"max_epochs": 12}))
+    model.fit(shop, FIT)
+    return model
+
+
+def _mixed_lengths(n_items: int) -> UserSequences:
+    """Histories of 1..12 events in one batch (so most rows carry left padding)."""
+    rng = np.random.default_rng(1)
+    return UserSequences.from_lists([rng.integers(0, n_items, k).tolist() for k in range(1, 13)])
+
+
+def _chain_top1(model: object, k: int) -> str:
+    return model.recommend(Query.from_items([f"a{k}", f"b{k}"]), k=1).item_ids[0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("cls", "settings", "tolerance"),
+    [
+        (SASRecInt8, {}, 0.5),
+        (SASRecHalf, {"dtype": "float16"}, 0.05),
+        (SASRecHalf, {"dtype": "bfloat16"}, 0.5),
+    ],
+)
+def test_quantized_artifacts_load_and_serve(
+    teacher: SASRec, shop: Interactions, tmp_path: Path, cls: type, settings: dict, tolerance: float
+) -> None:
+    variant = cls.derive(teacher, **settings)
+    variant.save(tmp_path / "v")
+    loaded = load_model(tmp_path / "v")
+    assert type(loaded) is cls
+    assert loaded.config == variant.config
+    seqs = shop.sequences
+    np.testing.assert_array_equal(loaded.score_batch(seqs), variant.score_batch(seqs))
+    # Close to the fp32 network, and the planted chain still comes first: a, b -> c.
+    assert np.nanmax(np.abs(loaded.score_batch(seqs) - teacher.score_batch(seqs))) < tolerance
+    for k in range(6):
+        assert _chain_top1(loaded, k) == _chain_top1(teacher, k) == f"c{k}"
+
+
+def test_int8_top_of_the_ranking_is_rescored_exactly(teacher: SASRec, shop: Interactions) -> None:
+    variant = SASRecInt8.derive(teacher, shortlist=3)
+    seqs = shop.sequences.take(np.arange(20))
+    exact = teacher.score_batch(seqs)
+    approx = variant.score_batch(seqs)
+    top = np.argsort(-approx, axis=1)[:, :3]
+    # The short list carries fp32 scores of the (int8-encoded) history: near-exact, not int8.
+    rows = np.arange(len(top))[:, None]
+    assert np.abs(approx[rows, top] - exact[rows, top]).max() < 0.3
+    assert np.array_equal(np.sort(top, axis=1), np.sort(np.argsort(-exact, axis=1)[:, :3], axis=1))
+
+
+def test_int8_artifact_is_smaller_than_fp32(teacher: SASRec, tmp_path: Path) -> None:
+    teacher.save(tmp_path / "fp32")
+    SASRecInt8.derive(teacher).save(tmp_path / "int8")
+    size = {p: (tmp_path / p / "weights.safetensors").stat().st_size for p in ("fp32", "int8")}
+    assert size["int8"] < 0.5 * size["fp32"]
+
+
+def test_onnx_scores_match_pytorch_within_1e_4(
+    teacher: SASRec, shop: Interactions, tmp_path: Path
+) -> None:
+    variant = SASRecOnnx.derive(teacher)
+    assert variant.source_state["parity_max_abs_diff"] <= 1e-4
+    variant.save(tmp_path / "onnx")
+    loaded = load_model(tmp_path / "onnx")
+    assert isinstance(loaded, SASRecOnnx)
+    for seqs in (shop.sequences, _mixed_lengths(len(shop.item_vocab))):
+        np.testing.assert_allclose(loaded.score_batch(seqs), teacher.score_batch(seqs), atol=1e-4)
+    assert loaded.onnx_graph()[:2] == variant.onnx_graph()[:2]
+    assert _chain_top1(loaded, 2) == "c2"
+
+
+def test_onnx_parity_failure_is_an_error(teacher: SASRec) -> None:
+    from shoprec.errors import ModelError
+
+    with pytest.raises(ModelError, match="parity_tolerance"):
+        SASRecOnnx.derive(teacher, parity_tolerance=1e-30)
+
+
+@pytest.mark.parametrize("amount", [0.3, 0.7])
+def test_pruning_reaches_the_configured_sparsity_and_keeps_the_chain(
+    teacher: SASRec, shop: Interactions, tmp_path: Path, amount: float
+) -> None:
+    before = pruned_sparsity(teacher.net)  # type: ignore[arg-type]
+    assert max(before.values()) < 0.05
+    pruned = SASRecPruned.derive(teacher, shop, FIT, prune_amount=amount, prune_epochs=2)
+    assert len(pruned.history) == 2  # fine-tuned
+    pruned.save(tmp_path / "p")
+    loaded = load_model(tmp_path / "p")
+    assert isinstance(loaded, SASRecPruned)
+    for name, share in loaded.sparsity().items():
+        n = dict(loaded.net.named_modules())[name].weight.numel()  # type: ignore[union-attr]
+        assert share == pytest.approx(round(amount * n) / n), name
+    assert loaded.nonzero_parameter_count() < loaded.parameter_count()
+    for k in range(6):
+        assert _chain_top1(loaded, k) == f"c{k}"
+
+
+def test_training_variants_need_the_data(teacher: SASRec) -> None:
+    with pytest.raises(ConfigError, match="training data"):
+        SASRecPruned.derive(teacher, None, FIT, prune_epochs=1)
+    with pytest.raises(ConfigError, match="training data"):
+        SASRecDistilled.derive(teacher, None, FIT)
+
+
+def test_distillation_data_must_be_the_models_catalogue(teacher: SASRec) -> None:
+    other = chain_shop(np.random.default_rng(0), n_chains=7)
+    with pytest.raises(ConfigError, match="catalogue"):
+        SASRecDistilled.derive(teacher, other, FIT)
+
+
+def cluster_shop(n_clusters: int = 12, size: int = 6, n_users: int = 150) -> Interactions:
+    """Each shopper views 4 distinct items of one cluster in random order: any unseen item of
+    the cluster is equally likely next. One-hot labels show one of them per row; a teacher's
+    softened scores show them all."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(n_users):
+        g = u % n_clusters
+        for t, j in enumerate(rng.choice(size, size=4, replace=False)):
+            rows.append((f"u{u}", f"g{g}i{j}", float(t)))
+    events = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    events = events.with_columns(pl.lit("view").alias("event_type"))
+    ids = [f"g{g}i{j}" for g in range(n_clusters) for j in range(size)]
+    titles = [f"item {i}" for i in range(len(ids))]
+    return Interactions(events, pl.DataFrame({"item_id": ids, "title": titles}))
+
+
+def test_distillation_beats_the_student_trained_alone() -> None:
+    split = leave_one_out(cluster_shop())
+    teacher = SASRec(TINY.model_copy(update={"item_repr": "id", "max_epochs": 30}))
+    teacher.fit(split.test_train, FIT)
+    assert evaluate(teacher, split.test, ks=(5,))["HR@5"] > 0.7
+    student = {"student_hidden": 8, "student_layers": 1, "student_epochs": 4, "temperature": 3.0}
+    hr: dict[float, list[float]] = {0.0: [], 0.9: []}
+    for weight, scores in hr.items():
+        for seed in (0, 1):
+            model = SASRecDistilled.derive(
+                teacher, split.test_train, FitOptions(seed=seed, device="cpu"),
+                distill_weight=weight, **student,
+            )  # fmt: skip
+            scores.append(evaluate(model, split.test, ks=(5,))["HR@5"])
+    # Same student, same data, same epochs: only the teacher's soft scores differ.
+    assert np.mean(hr[0.9]) > np.mean(hr[0.0]) + 0.02, hr
+    assert model.parameter_count() < 0.25 * teacher.parameter_count()
+
+
+def test_distilled_artifact_loads_as_the_student(
+    teacher: SASRec, shop: Interactions, tmp_path: Path
+) -> None:
+    student = SASRecDistilled.derive(
+        teacher, shop, FIT, student_hidden=16, student_layers=1, student_epochs=8
+    )
+    assert student.net.items.hidden == 16  # type: ignore[union-attr]
+    student.save(tmp_path / "d")
+    loaded = load_model(tmp_path / "d")
+    assert isinstance(loaded, SASRecDistilled)
+    np.testing.assert_array_equal(
+        loaded.score_batch(shop.sequences), student.score_batch(shop.sequences)
+    )
+    assert loaded.parameter_count() < teacher.parameter_count() / 2
+    assert _chain_top1(loaded, 4) == "c4"
+
+
+def test_variants_need_a_sasrec_source(shop: Interactions) -> None:
+    from shoprec.optimize import derive_variant
+
+    pop = Popularity()
+    pop.fit(shop)
+    with pytest.raises(ConfigError, match="SASRec-family"):
+        derive_variant(pop, "int8")
+    with pytest.raises(ConfigError, match="unknown method"):
+        derive_variant(pop, "zip")
+
+
+def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.randn(50, 32, generator=gen)
+    table = centres.repeat_interleave(40, dim=0) + 0.3 * torch.randn(2000, 32, generator=gen)
+    h = centres[:8] + 0.1 * torch.randn(8, 32, generator=gen)
+    catalogue = Int8Catalogue(table)
+    idx, scores = catalogue.top_k(h, k=10, shortlist=50)
+    exact = (h @ table.T).topk(10, dim=1)
+    assert torch.equal(idx, exact.indices)
+    torch.testing.assert_close(scores, exact.values)
+    approx = catalogue.approximate(h)
+    assert (approx - h @ table.T).abs().max() < 0.05 * (h @ table.T).abs().max()
