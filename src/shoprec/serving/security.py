@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import Header, HTTPException
@@ -26,7 +26,7 @@ def key_matches(given: str, keys: Sequence[SecretStr]) -> bool:
 
 def require_key(
     keys: Sequence[SecretStr], also: Sequence[SecretStr] = ()
-) -> Callable[[str | None], None]:
+) -> Callable[[str | None], Awaitable[None]]:
     """A FastAPI dependency demanding one of ``keys`` or ``also``; open when ``keys`` is empty.
 
     ``also`` lists stronger keys accepted too (an admin key may write). A missing key gives
@@ -34,7 +34,7 @@ def require_key(
     """
     accepted = [*keys, *also] if keys else []
 
-    def check(
+    async def check(  # async: a key check is too cheap to hop to the threadpool
         x_api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None,
     ) -> None:
         if not accepted:
