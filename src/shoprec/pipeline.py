@@ -28,6 +28,7 @@ from shoprec.ranking import WeightedBlend
 from shoprec.retrieval import (
     CandidateSource,
     CoVisitSource,
+    IndexConfig,
     ModelSource,
     Retrieved,
     TextIndex,
@@ -112,6 +113,11 @@ class PipelineConfig(BaseModel):
     """Latest distinct history items that co-visitation and text similarity start from."""
     text_encoder: str | None = "hashing-64"
     """Encoder of item texts for the text source and diversity (``None``: no text source)."""
+    ann_min_items: Annotated[int, Field(ge=1)] = 200_000
+    """Catalogues this large are searched through a vector index (faiss IVF) when the model
+    scores by inner products (ALS, the Transformer); smaller ones are scored exactly."""
+    ann_nprobe: Annotated[int, Field(ge=1)] = 32
+    """Index cells scanned per request: recall against speed (see ``docs/serving.md``)."""
     trending_half_life_hours: Annotated[float, Field(gt=0.0)] = 24.0
     """Age at which an event counts half in trending."""
     trending_resort_s: Annotated[float, Field(ge=0.0)] = 1.0
@@ -216,7 +222,7 @@ class Pipeline:
         self.version = version
         self._text_source = TextSource(text, config.n_anchors) if text is not None else None
         sources: list[CandidateSource] = [
-            ModelSource(model),
+            ModelSource(model, index=IndexConfig(config.ann_min_items, config.ann_nprobe)),
             CoVisitSource(covisit or model, config.event_weights, config.n_anchors),
             TrendingSource(trending),
         ]

@@ -6,7 +6,7 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 
 # The baselines (als, covisit, ease, popularity) register themselves when imported.
 from .als import ALS, ALSConfig
-from .base import BaseRecommender, Recommender, Scores, read_artifact_meta
+from .base import BaseRecommender, EmbeddingModel, Recommender, Scores, read_artifact_meta
 from .config import BaseConfig, FitOptions, WeightedConfig, default_event_weights
 from .covisit import CoVisitation, CoVisitationConfig
 from .ease import EASE, EASEConfig
@@ -31,6 +31,7 @@ __all__ = [
     "ALSConfig",
     "BaseConfig",
     "BaseRecommender",
+    "EmbeddingModel",
     "CoVisitation",
     "CoVisitationConfig",
     "EASE",

@@ -116,8 +116,8 @@ class ALS(BaseRecommender):
         self._solver = solver
         self._fitted = True
 
-    def score_batch(self, histories: UserSequences) -> Scores:
-        """Dot products with each history's solved user vector ``(B, N)``; ``NaN`` = unscorable."""
+    def query_embeddings(self, histories: UserSequences) -> npt.NDArray[np.float32]:
+        """Each history's user vector ``(B, factors)``, solved against the fixed item factors."""
         self._require_fitted()
         solver = self._require_solver()
         n = len(self._known)
@@ -125,8 +125,20 @@ class ALS(BaseRecommender):
         query = user_item_matrix(histories, n, weights / self.weight_scale).astype(np.float32)
         with self._one_blas_thread():
             users = solver.recalculate_user(np.arange(len(histories)), query)
-            scores = np.asarray(users @ solver.item_factors.T, dtype=np.float32)
-        scores[:, ~self._known] = np.nan
+        return np.asarray(users, dtype=np.float32).reshape(len(histories), -1)
+
+    def item_embeddings(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+        """The item factors ``(N, factors)`` and which items occurred in training."""
+        self._require_fitted()
+        return np.asarray(self._require_solver().item_factors, dtype=np.float32), self._known
+
+    def score_batch(self, histories: UserSequences) -> Scores:
+        """Dot products with each history's solved user vector ``(B, N)``; ``NaN`` = unscorable."""
+        users = self.query_embeddings(histories)
+        items, known = self.item_embeddings()
+        with self._one_blas_thread():
+            scores = np.asarray(users @ items.T, dtype=np.float32)
+        scores[:, ~known] = np.nan
         scores[histories.lengths() == 0] = np.nan
         return scores
 

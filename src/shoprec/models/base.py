@@ -60,6 +60,21 @@ class Recommender(Protocol):
         """Read an artifact directory written by ``save``."""
 
 
+@runtime_checkable
+class EmbeddingModel(Protocol):
+    """A model that scores an item as ``query vector · item vector`` and nothing more.
+
+    Such a model can answer "the top k of the catalogue" from a vector index without scoring
+    every item (see ``shoprec.retrieval.VectorIndex``).
+    """
+
+    def item_embeddings(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+        """Item vectors ``(N, D)`` and which items the model can score ``(N,)``."""
+
+    def query_embeddings(self, histories: UserSequences) -> npt.NDArray[np.float32]:
+        """One vector per history ``(B, D)``; its products with the items are ``score_batch``."""
+
+
 class BaseRecommender(ABC):
     """Shared machinery: query encoding, ranking with exclusions, similar items and artifacts.
 

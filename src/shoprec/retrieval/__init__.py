@@ -10,15 +10,18 @@ from .model_scores import ModelSource
 from .source import CandidateSource, Retrieved, anchors
 from .text_index import TextIndex, TextSource
 from .trending import Trending, TrendingSource
+from .vector_index import IndexConfig, VectorIndex
 
 __all__ = [
     "CandidateSource",
     "CoVisitSource",
+    "IndexConfig",
     "ModelSource",
     "Retrieved",
     "TextIndex",
     "TextSource",
     "Trending",
     "TrendingSource",
+    "VectorIndex",
     "anchors",
 ]

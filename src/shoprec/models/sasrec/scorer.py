@@ -219,25 +219,43 @@ class SASRec(BaseRecommender):
         Raises:
             DataError: When a history holds an item index outside the model's vocabulary.
         """
-        net = self._require_net()
+        self._require_net()
         n_items = len(self.item_vocab)
         if len(histories.items) and (histories.items.max() >= n_items or histories.items.min() < 0):
             raise DataError(
                 f"history item indices must lie in [0, {n_items}); map ids with item_vocab"
             )
+        queries = self.query_embeddings(histories)  # (B, D)
+        table, scorable = self.item_embeddings()  # (N, D), (N,)
+        out = np.empty((len(histories), n_items), dtype=np.float32)
+        for start in range(0, len(histories), EVAL_BATCH):
+            out[start : start + EVAL_BATCH] = queries[start : start + EVAL_BATCH] @ table.T
+        out[histories.lengths() == 0] = np.nan
+        out[:, ~scorable] = np.nan
+        return out
+
+    @torch.inference_mode()
+    def query_embeddings(self, histories: UserSequences) -> npt.NDArray[np.float32]:
+        """The Transformer's state after each history's latest event ``(B, D)``."""
+        net = self._require_net()
         cfg = self.config
         rows = inference_windows(histories, cfg.max_len, cfg.time_gap_buckets)
         table = self._item_table()
-        out = np.empty((len(histories), n_items), dtype=np.float32)
+        out = np.empty((len(histories), table.shape[1]), dtype=np.float32)
         for start in range(0, len(histories), EVAL_BATCH):
             t = rows.take(np.arange(start, min(start + EVAL_BATCH, len(histories))))
             batch = t.to_torch(torch.device("cpu"))
             h = net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
-            out[start : start + len(t)] = (h @ table.T).numpy()  # (B, N)
-        out[histories.lengths() == 0] = np.nan
-        if not cfg.uses_text:
-            out[:, net.items.known.numpy() == 0] = np.nan
+            out[start : start + len(t)] = h.numpy()
         return out
+
+    def item_embeddings(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+        """The item table ``(N, D)``; without text, items unseen in training cannot be scored."""
+        net = self._require_net()
+        scorable = np.ones(len(self.item_vocab), dtype=bool)
+        if not self.config.uses_text:
+            scorable = net.items.known.numpy() > 0
+        return self._item_table().numpy(), scorable
 
     def explain(
         self, query: Query, item_ids: Sequence[ItemId], n_last: int = 5
