@@ -57,3 +57,22 @@ def test_model_source_searches_the_index_and_honours_exclusions() -> None:
     )
     top = exact.retrieve(query, 5).candidates.item_ids
     assert top[0] not in indexed.retrieve(query, 5, exclude={top[0]}).candidates.item_ids
+
+
+def test_text_index_uses_the_vector_index_and_searches_later_items_exactly() -> None:
+    from shoprec.features import HashingTextEncoder
+    from shoprec.retrieval import TextIndex
+
+    words = ["shoe", "tea", "lamp", "sofa", "cable", "phone", "shirt", "pan"]
+    ids = [f"i{n}" for n in range(400)]
+    texts = [f"{words[n % 8]} model {n}" for n in range(400)]
+    index = TextIndex(HashingTextEncoder(64), IndexConfig(min_items=100, nprobe=64))
+    index.add(ids, texts)
+    found, _ = index.similar(["i0"], 5)
+    assert all(int(i[1:]) % 8 == 0 for i in found.item_ids)  # other shoes
+    index.add(["new"], ["green tea model"])  # after the index: searched exactly beside it
+    found, _ = index.similar(["i1"], 400)
+    assert "new" in found.item_ids
+    assert index.search(index.encode_text("green tea"), 1)[0].item_ids == ("new",)
+    index.add([f"more{n}" for n in range(60)], ["lamp model 2"] * 60)  # > a tenth: rebuilt
+    assert all(i.startswith("more") for i in index.similar(["i2"], 60)[0].item_ids)

@@ -1,4 +1,7 @@
-"""Item text embeddings with brute-force cosine search, and the text-similar candidate source."""
+"""Item text vectors with cosine search, and the text-similar candidate source.
+
+Search is exact, or goes through a vector index for large catalogues.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from shoprec.features import TextEncoder
 from shoprec.types import Candidates, ItemId, Query
 
 from .source import Retrieved, anchors
+from .vector_index import IndexConfig, VectorIndex
 
 Vectors = npt.NDArray[np.float32]
 
@@ -26,6 +30,9 @@ NEIGHBOUR_CACHE_SIZE = 50_000
 class _Table:
     vocab: IdVocab
     vectors: Vectors  # (N, D), unit norm (zero rows for empty texts)
+    # Large catalogues: an index over rows [0, indexed); rows added since are searched exactly.
+    ann: VectorIndex | None = None
+    indexed: int = 0
     # Per item row: its nearest rows and their cosines, filled on first use. A new table
     # (items added) starts with an empty cache, so cached lists never miss a new item.
     neighbours: dict[int, tuple[npt.NDArray[np.int64], Vectors]] = field(default_factory=dict)
@@ -35,14 +42,19 @@ class TextIndex:
     """Unit-norm text vectors of catalogue items, growing as items are added.
 
     Readers see a consistent table while items are added: a write builds a new table and
-    swaps one reference.
+    swaps one reference. Catalogues of ``index.min_items`` items or more are searched through
+    a :class:`VectorIndex`; items added later are searched exactly beside it until they pass a
+    tenth of the indexed ones, when the index is rebuilt (within that write). An item whose
+    text changes keeps its old vector in the index until then.
 
     Args:
         encoder: Turns item texts into vectors.
+        index: When and how to index the vectors.
     """
 
-    def __init__(self, encoder: TextEncoder) -> None:
+    def __init__(self, encoder: TextEncoder, index: IndexConfig = IndexConfig()) -> None:
         self.encoder = encoder
+        self.index_config = index
         self._table = _Table(IdVocab(), np.zeros((0, 0), dtype=np.float32))
         self._lock = threading.Lock()
 
@@ -59,7 +71,12 @@ class TextIndex:
             vectors = np.zeros((len(vocab), dim), dtype=np.float32)
             vectors[: len(old.vocab)] = old.vectors if old.vectors.shape[1] == dim else 0.0
             vectors[rows] = fresh
-            self._table = _Table(vocab, vectors)
+            ann, indexed = old.ann, old.indexed
+            if len(vocab) < self.index_config.min_items:
+                ann, indexed = None, 0
+            elif ann is None or len(vocab) - indexed > indexed // 10:
+                ann, indexed = VectorIndex(vectors, config=self.index_config), len(vocab)
+            self._table = _Table(vocab, vectors, ann, indexed)
 
     def __len__(self) -> int:
         return len(self._table.vocab)
@@ -89,18 +106,10 @@ class TextIndex:
             The items with their cosine, best first, and the row of the probe that found each.
         """
         table = self._table
-        if not len(table.vocab) or not len(probes):
+        if not len(table.vocab):
             return Candidates(()), []
-        sims = probes @ table.vectors.T  # (P, N)
-        best = sims.max(axis=0).astype(np.float32)
-        which = sims.argmax(axis=0)
-        if exclude:
-            idx = table.vocab.lookup(exclude)
-            best[idx[idx >= 0]] = np.nan
-        best[best <= 0] = np.nan
-        found = Candidates(tuple(table.vocab.ids), best).top(k)
-        rows = table.vocab.lookup(found.item_ids)
-        return found, [int(which[r]) for r in rows]
+        lists = [(p, *_nearest(table, probe, 2 * k)) for p, probe in enumerate(probes)]
+        return _merge(table, lists, k, exclude)
 
     def similar(
         self, item_ids: Sequence[ItemId], k: int, exclude: Collection[ItemId] = ()
@@ -113,40 +122,64 @@ class TextIndex:
         """
         table = self._table
         idx = table.vocab.lookup(item_ids)
-        lists = [(a, *self._neighbours(table, int(r), 2 * k)) for a, r in enumerate(idx) if r >= 0]
-        if not lists:
-            return Candidates(()), []
-        rows = np.concatenate([r for _, r, _ in lists])
-        sims = np.concatenate([s for _, _, s in lists])
-        anchor = np.concatenate([np.full(len(r), a) for a, r, _ in lists])
-        skip = table.vocab.lookup([*exclude, *item_ids])
-        ok = (sims > 0) & ~np.isin(rows, skip[skip >= 0])
-        rows, sims, anchor = rows[ok], sims[ok], anchor[ok]
-        order = np.argsort(-sims, kind="stable")
-        _, first = np.unique(rows[order], return_index=True)  # best probe per item
-        best = order[first]
-        top = best[np.argsort(-sims[best], kind="stable")][:k]
-        found = Candidates(tuple(table.vocab.ids[r] for r in rows[top]), sims[top])
-        return found, [int(a) for a in anchor[top]]
-
-    @staticmethod
-    def _neighbours(table: _Table, row: int, depth: int) -> tuple[npt.NDArray[np.int64], Vectors]:
-        cached = table.neighbours.get(row)
-        if cached is not None and len(cached[0]) >= min(depth, len(table.vocab) - 1):
-            return cached
-        sims = table.vectors @ table.vectors[row]  # (N,)
-        sims[row] = -np.inf
-        depth = min(depth, len(sims) - 1)
-        near = np.argpartition(-sims, depth)[:depth] if depth < len(sims) else np.arange(len(sims))
-        near = near[np.argsort(-sims[near], kind="stable")]
-        if len(table.neighbours) >= NEIGHBOUR_CACHE_SIZE:
-            table.neighbours.clear()
-        table.neighbours[row] = (near.astype(np.int64), sims[near].astype(np.float32))
-        return table.neighbours[row]
+        lists = [(a, *_neighbours(table, int(r), 2 * k)) for a, r in enumerate(idx) if r >= 0]
+        return _merge(table, lists, k, [*exclude, *item_ids])
 
     def encode_text(self, text: str) -> Vectors:
         """One free text (e.g. a search query) as a ``(1, D)`` unit vector."""
         return _unit(np.asarray(self.encoder.encode([text]), dtype=np.float32))
+
+
+def _nearest(table: _Table, vector: Vectors, depth: int) -> tuple[npt.NDArray[np.int64], Vectors]:
+    """The ``depth`` rows of largest cosine with ``vector``, best first."""
+    depth = min(depth, len(table.vocab))
+    if table.ann is None:
+        sims = table.vectors @ vector  # (N,)
+        near = np.argpartition(-sims, depth - 1)[:depth] if depth < len(sims) else np.arange(depth)
+        near = near[np.argsort(-sims[near], kind="stable")]
+        return near.astype(np.int64), sims[near].astype(np.float32)
+    rows, sims = table.ann.search(vector, depth)
+    late = table.vectors[table.indexed :] @ vector  # rows added since the index was built
+    rows = np.concatenate([rows, table.indexed + np.arange(len(late))])
+    sims = np.concatenate([sims, late.astype(np.float32)])
+    order = np.argsort(-sims, kind="stable")[:depth]
+    return rows[order], sims[order]
+
+
+def _neighbours(table: _Table, row: int, depth: int) -> tuple[npt.NDArray[np.int64], Vectors]:
+    """:func:`_nearest` of an item's own vector, itself left out, cached on the table."""
+    cached = table.neighbours.get(row)
+    if cached is not None and len(cached[0]) >= min(depth, len(table.vocab) - 1):
+        return cached
+    rows, sims = _nearest(table, table.vectors[row], depth + 1)
+    keep = rows != row
+    if len(table.neighbours) >= NEIGHBOUR_CACHE_SIZE:
+        table.neighbours.clear()
+    table.neighbours[row] = (rows[keep][:depth], sims[keep][:depth])
+    return table.neighbours[row]
+
+
+def _merge(
+    table: _Table,
+    lists: list[tuple[int, npt.NDArray[np.int64], Vectors]],
+    k: int,
+    exclude: Collection[ItemId],
+) -> tuple[Candidates, list[int]]:
+    """The ``k`` best of several probes' neighbour lists, each item with its best probe."""
+    if not lists:
+        return Candidates(()), []
+    rows = np.concatenate([r for _, r, _ in lists])
+    sims = np.concatenate([s for _, _, s in lists])
+    probe = np.concatenate([np.full(len(r), p) for p, r, _ in lists])
+    skip = table.vocab.lookup(exclude)
+    ok = (sims > 0) & ~np.isin(rows, skip[skip >= 0])
+    rows, sims, probe = rows[ok], sims[ok], probe[ok]
+    order = np.argsort(-sims, kind="stable")
+    _, first = np.unique(rows[order], return_index=True)  # best probe per item
+    best = order[first]
+    top = best[np.argsort(-sims[best], kind="stable")][:k]
+    found = Candidates(tuple(table.vocab.ids[r] for r in rows[top]), sims[top])
+    return found, [int(p) for p in probe[top]]
 
 
 def _unit(vectors: Vectors) -> Vectors:

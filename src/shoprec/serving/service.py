@@ -34,7 +34,7 @@ from shoprec.features import make_text_encoder
 from shoprec.models import BaseRecommender, CoVisitation, FitOptions, ModelVersions, load_model
 from shoprec.models.versions import POINTER
 from shoprec.pipeline import Pipeline, RecommendedItem, Request, item_text
-from shoprec.retrieval import TextIndex, Trending
+from shoprec.retrieval import IndexConfig, TextIndex, Trending
 from shoprec.rules import CatalogView
 from shoprec.settings import ServingSettings, Settings, VariantSettings
 from shoprec.types import ItemId, Query, UserId
@@ -105,7 +105,10 @@ class Service:
         pipe = self.config.pipeline
         self.text: TextIndex | None = None
         if pipe.text_encoder is not None:
-            self.text = TextIndex(make_text_encoder(pipe.text_encoder, device="cpu"))
+            self.text = TextIndex(
+                make_text_encoder(pipe.text_encoder, device="cpu"),
+                IndexConfig(pipe.ann_min_items, pipe.ann_nprobe),
+            )
             self._index_texts([i for i in map(self.catalog.get, self.catalog.item_ids()) if i])
         self.trending = Trending(
             pipe.trending_half_life_hours, pipe.event_weights, pipe.trending_resort_s
