@@ -6,6 +6,7 @@ receives its own config object from here and never reads files or the environmen
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -146,7 +147,9 @@ class Settings(BaseSettings):
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read settings from ``path`` (default ``./shoprec.toml`` when present) plus the environment.
+    """Read settings from ``path`` plus the environment.
+
+    ``path`` is TOML, or JSON by its suffix; by default ``./shoprec.toml`` when present.
 
     Raises:
         ConfigError: The file cannot be read or a value is invalid (the message names the key).
@@ -156,10 +159,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is not None and not file.is_file():
         raise ConfigError(f"config file not found: {file}")
     if file.is_file():
+        text = file.read_text(encoding="utf-8")
         try:
-            values = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+            # JSON too: settings a process hands to a child (e.g. a retraining run).
+            values = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{file}: invalid {file.suffix[1:].upper()}: {exc}") from exc
     try:
         return Settings(**values)
     except PydanticValidationError as exc:

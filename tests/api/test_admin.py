@@ -148,3 +148,22 @@ def test_openapi_lists_the_v1_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/events", "/v1/items/{item_id}/bought-together", "/v1/admin/reload"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_admin_retrain_trains_in_a_child_process_and_the_service_swaps(home: Path) -> None:
+    import time
+
+    settings = make_settings(home, reload_interval_s=0.1, admin_keys=["adm"])
+    with TestClient(create_app(settings)) as client:
+        old = client.get("/health/ready").json()["model_version"]
+        assert client.post("/v1/admin/retrain").status_code == 401
+        started = client.post("/v1/admin/retrain", headers={"X-API-Key": "adm"})
+        assert started.status_code == 202 and started.json()["pid"] > 0
+        busy = client.post("/v1/admin/retrain", headers={"X-API-Key": "adm"})
+        assert busy.status_code == 409 and "in progress" in busy.json()["detail"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if client.get("/health/ready").json()["model_version"] != old:
+                break
+            time.sleep(0.2)
+        assert client.get("/health/ready").json()["model_version"] != old

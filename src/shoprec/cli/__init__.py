@@ -10,6 +10,7 @@ from . import (
     models_list,
     optimize,
     recommend,
+    retrain,
     serve,
     train,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "models_list",
     "optimize",
     "recommend",
+    "retrain",
     "serve",
     "train",
 ]

@@ -99,6 +99,7 @@ def train_and_publish(
     validate: bool = True,
     metrics: Mapping[str, float] | None = None,
     checkpoint_dir: Path | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Fit model ``key`` on ``data``, save it as a new version, make it current.
 
@@ -119,6 +120,7 @@ def train_and_publish(
         metrics: Without ``validate``: metrics measured elsewhere to record with the model.
         checkpoint_dir: For models that checkpoint (sasrec): write a checkpoint per epoch
             there and resume from it when a run was interrupted.
+        provenance: Extra facts to record in ``metrics.json`` (e.g. the store position).
 
     Raises:
         ModelError: The model cannot be trained on this data (message says why).
@@ -152,6 +154,7 @@ def train_and_publish(
         "n_items": data.n_items,
         "warm_start": str(warm_start) if warm_start else None,
         "trained_at": time.time(),
+        **(provenance or {}),
     }
     (version_dir / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     versions.publish(version_dir)

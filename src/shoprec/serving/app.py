@@ -20,7 +20,7 @@ from shoprec.web import mount_pages
 from .metrics import MetricsMiddleware
 from .routes import build_router
 from .security import BodyLimitMiddleware
-from .service import NotFoundError, NotReadyError, Service, TooLargeError
+from .service import BusyError, NotFoundError, NotReadyError, Service, TooLargeError
 from .stats import LiveStats, StatsMiddleware
 
 # Pydantic's tags for the two shapes of ``POST /v1/events``: not part of a field's path.
@@ -91,6 +91,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         status = 400
         if isinstance(exc, NotFoundError):
             status = 404
+        elif isinstance(exc, BusyError):
+            status = 409
         elif isinstance(exc, TooLargeError):
             status = 413
         elif isinstance(exc, NotReadyError | ArtifactError | StoreError):

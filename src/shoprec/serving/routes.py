@@ -41,6 +41,7 @@ from .schemas import (
     Recommendations,
     RecommendedItemOut,
     Reloaded,
+    RetrainStarted,
     Shoppers,
     VariantStats,
 )
@@ -286,6 +287,15 @@ def build_router(service: Service, stats: LiveStats | None = None) -> APIRouter:
         """Load the version ``CURRENT`` points at and swap it in without failing a request."""
         version, changed = service.reload(force=force)
         return Reloaded(model_version=version, changed=changed)
+
+    @router.post("/admin/retrain", tags=["admin"], dependencies=[admin], status_code=202)
+    def retrain() -> RetrainStarted:
+        """Train the next model version from the event log in the background (409 if running).
+
+        The new version is swapped in once it is published; ``/health/ready`` and ``/metrics``
+        show the model version serving.
+        """
+        return RetrainStarted(pid=service.start_retrain())
 
     @router.get("/admin/experiments", tags=["admin"], dependencies=[admin])
     def experiments() -> Experiments:

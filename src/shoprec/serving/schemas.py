@@ -188,6 +188,13 @@ class Reloaded(BaseModel):
     """Whether the version changed."""
 
 
+class RetrainStarted(BaseModel):
+    """A retraining run started in the background."""
+
+    pid: int
+    """Process id of the run (``shoprec retrain --once``)."""
+
+
 class VariantStats(BaseModel):
     """Counters of one A/B variant."""
 

@@ -12,7 +12,10 @@ fails a request in flight.
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -60,6 +63,14 @@ class NotFoundError(ShoprecError):
 
 class TooLargeError(ShoprecError):
     """A request carries more records than allowed (answered with 413)."""
+
+
+class BusyError(ShoprecError):
+    """The requested work is already running (answered with 409)."""
+
+
+#: Settings handed to a retraining child process (written into the home).
+RETRAIN_SETTINGS = "retrain-settings.json"
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,8 @@ class Service:
         self._engine_lock = threading.Lock()  # serialises reloads and catalogue-driven swaps
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._retrain: subprocess.Popen[bytes] | None = None
+        self._retrain_lock = threading.Lock()
         try:
             self.reload()
         except ArtifactError as exc:
@@ -229,6 +242,29 @@ class Service:
 
         self._watcher = threading.Thread(target=watch, name="shoprec-model-watcher", daemon=True)
         self._watcher.start()
+
+    def start_retrain(self) -> int:
+        """Start ``shoprec retrain --once`` on this home in a child process; its pid.
+
+        Training runs outside the serving process so requests keep their CPU share and
+        latency; the watcher swaps the new version in once it is published.
+
+        Raises:
+            BusyError: A retraining run started here is still going.
+        """
+        with self._retrain_lock:
+            running = self._retrain
+            if running is not None and running.poll() is None:
+                raise BusyError(f"a retraining run is in progress (pid {running.pid})")
+            config = self.settings.home / RETRAIN_SETTINGS
+            values = self.settings.model_dump(mode="json", exclude={"serving"})
+            values["home"] = str(self.settings.home.resolve())
+            config.write_text(json.dumps(values, indent=2), encoding="utf-8")
+            command = [sys.executable, "-m", "shoprec", "retrain", "--once"]
+            command += ["--min-new-events", "0", "--config", str(config)]
+            self._retrain = subprocess.Popen(command)
+            log.info("retraining started (pid %d)", self._retrain.pid)
+            return self._retrain.pid
 
     def close(self) -> None:
         """Stop the watcher and close the stores."""
