@@ -37,7 +37,13 @@ from threadpoolctl import threadpool_limits
 from shoprec.data import Interactions
 from shoprec.events import SQLiteCatalog, SQLiteEventStore
 from shoprec.jobs import train_and_publish
-from shoprec.models import FitOptions, ModelVersions, read_artifact_meta
+from shoprec.models import (
+    BaseRecommender,
+    EmbeddingModel,
+    FitOptions,
+    ModelVersions,
+    read_artifact_meta,
+)
 from shoprec.serving import Service
 from shoprec.settings import ServingSettings, Settings
 from shoprec.types import Columns
@@ -237,12 +243,28 @@ def in_process(home: Path, users: list[str], n: int) -> dict[str, float]:
                 start = time.perf_counter()
                 service.recommend(request, user)
                 times.append((time.perf_counter() - start) * 1000)
+        recall = _index_recall(service, users[:200])
     finally:
         service.close()
     return {
         "in_process_p50_ms": float(np.percentile(times, 50)),
         "in_process_p99_ms": float(np.percentile(times, 99)),
+        **recall,
     }
+
+
+def _index_recall(service: Service, users: list[str]) -> dict[str, float]:
+    """Recall@10 of the model source's vector index against brute force, when it has one."""
+    source = next(iter(service.engine.pipelines.values())).sources["model"]
+    index = getattr(source, "index", None)
+    model = getattr(source, "model", None)
+    if index is None or not isinstance(model, BaseRecommender):
+        return {}
+    assert isinstance(model, EmbeddingModel)  # the source indexes only such models
+    histories = [service.state.get(u).query() for u in users]
+    known = [q for q in histories if any(e.item_id in model.item_vocab for e in q.history)]
+    queries = np.concatenate([model.query_embeddings(model.encode(q)) for q in known])
+    return {"index_recall@10": index.recall(queries, k=10), "index_items": len(index.rows)}
 
 
 async def _load(
