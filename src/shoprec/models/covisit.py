@@ -135,13 +135,22 @@ class CoVisitation(BaseRecommender):
         scores[product_rows, product.indices] = product.data
         return scores
 
-    def neighbours(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
-        """The stored neighbour lists of items ``rows`` as a ``(len(rows), N)`` sparse matrix.
+    def neighbours(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """The stored neighbour lists of items ``rows``.
 
-        What serving reads per anchor: a slice of the matrix, no scoring of the catalogue.
+        Returns per row its list's length, then the items and strengths of all lists
+        concatenated in row order. What serving reads per anchor: a few slices of the
+        matrix, no scoring of the catalogue (and none of scipy's per-call overhead, which
+        costs more than the slices here).
         """
         self._require_fitted()
-        return self._matrix[rows]
+        m = self._matrix
+        starts, ends = m.indptr[rows], m.indptr[rows + 1]
+        picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        picks = picks.astype(np.int64) if len(picks) else np.zeros(0, np.int64)
+        return (ends - starts).astype(np.int64), m.indices[picks], m.data[picks]
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:

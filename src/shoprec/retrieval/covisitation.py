@@ -6,7 +6,6 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from shoprec.data import UserSequences
 from shoprec.models import BaseRecommender, CoVisitation
@@ -59,9 +58,7 @@ class CoVisitSource:
                 anchor_ids.append(event.item_id)
         if not rows:
             return Retrieved(Candidates(()))
-        evidence = self._neighbours(np.asarray(rows, dtype=np.int64))  # (A, N) sparse
-        anchor = np.repeat(np.arange(len(rows)), np.diff(evidence.indptr))
-        cols, vals = evidence.indices, np.asarray(evidence.data, dtype=np.float64)
+        anchor, cols, vals = self._neighbours(np.asarray(rows, dtype=np.int64))
         skip = vocab.lookup([*exclude, *(event.item_id for event, _ in found)])
         ok = (vals > 0) & ~np.isin(cols, skip[skip >= 0])
         anchor, cols, vals = anchor[ok], cols[ok], vals[ok]
@@ -82,13 +79,22 @@ class CoVisitSource:
             {item: anchor_ids[a] for item, a in zip(ids, lead[top], strict=True)},
         )
 
-    def _neighbours(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
-        """Positive evidence per anchor row, ``(A, N)`` sparse.
+    def _neighbours(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Evidence per anchor as ``(anchor position, item, strength)`` triples.
 
         A co-visitation model's stored neighbour lists; any other model's scores of each anchor
         as a one-item history.
         """
         if isinstance(self.model, CoVisitation):
-            return self.model.neighbours(rows)
+            lengths, cols, vals = self.model.neighbours(rows)
+            anchor = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+            return anchor, cols.astype(np.int64), vals.astype(np.float64)
         scores = self.model.score_batch(UserSequences.from_lists([[int(r)] for r in rows]))
-        return sp.csr_matrix(np.where(scores > 0, scores, 0.0))
+        found, items = np.nonzero(scores > 0)
+        return (
+            found.astype(np.int64),
+            items.astype(np.int64),
+            scores[found, items].astype(np.float64),
+        )
