@@ -99,6 +99,7 @@ def run_seed(
     max_epochs: int | None,
     refit: bool,
     groups: dict[str, EvalSet] | None = None,
+    save: Path | None = None,
 ) -> dict[str, Any]:
     """Fit with early stopping, evaluate validation and test (and optionally the refit)."""
     model = SASRec(config)
@@ -135,6 +136,8 @@ def run_seed(
         )
         row["refit_s"] = round(time.perf_counter() - start, 1)
         row["test_refit"] = evaluate(final, split.test)
+        if save is not None:
+            final.save(save / f"sasrec-{config.item_repr}-seed{seed}")
     return row
 
 
@@ -165,6 +168,9 @@ def main() -> None:
         help="withhold this share of items from training; report cold vs warm test targets",
     )
     parser.add_argument("--log", type=Path, default=None, help="append one JSON line per seed")
+    parser.add_argument(
+        "--save", type=Path, default=None, help="save each refit model under this folder"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -187,7 +193,7 @@ def main() -> None:
                 row["cold_items"] = args.cold_items
                 row |= run_seed(cold_split, config, seed, args.max_epochs, False, groups)
             else:
-                row |= run_seed(split, config, seed, args.max_epochs, args.refit)
+                row |= run_seed(split, config, seed, args.max_epochs, args.refit, save=args.save)
         results.append(row)
         print(json.dumps(row), flush=True)
         if args.log:
