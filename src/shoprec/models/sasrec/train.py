@@ -176,7 +176,9 @@ class Trainer:
         start = time.perf_counter()
         total, count = 0.0, 0
         lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
-        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths):
+        batches = shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths)
+        per_batch = max(float((self.rows.targets >= 0).sum()) / max(len(batches), 1), 1.0)
+        for rows in batches:
             batch = self.rows.take(rows).to_torch(self.device)
             with autocast(self.device):
                 table = self.net.items()  # (N, D)
@@ -184,7 +186,9 @@ class Trainer:
                 sel = batch["targets"] >= 0
                 loss = self._loss(table, h[sel], batch["targets"][sel])
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
+            # Every target position weighs the same, however many a batch holds: with
+            # length-bucketed batches a mean per batch would let short histories dominate.
+            (loss * (float(sel.sum()) / per_batch)).backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
             n = int(sel.sum())
             total += float(loss.detach()) * n
