@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from torch.nn.utils import prune
 from shoprec.errors import ConfigError
 
 from .config import SASRecConfig
-from .data import PAD, SeqBatch, shuffled_batches
+from .data import PAD, SeqBatch
 from .net import SASRecNet
 from .train import Trainer, ValidationCases, autocast
 
@@ -257,36 +256,23 @@ class DistillTrainer(Trainer):
         self.weight = weight
         self.known_cols = torch.isfinite(self.logit_mask).nonzero()[:, 0]  # (K,)
 
-    def train_epoch(self) -> dict[str, float]:
-        """One pass over the training rows; returns ``{"loss", "seconds"}``."""
-        self.net.train()
-        start = time.perf_counter()
-        total, count = 0.0, 0
-        lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
+    def batch_loss(
+        self,
+        batch: dict[str, torch.Tensor],
+        sel: torch.Tensor,
+        table: torch.Tensor,
+        h: torch.Tensor,
+    ) -> torch.Tensor:
+        """The next-item loss blended with the teacher's softened scores (see the class)."""
         cols, temp = self.known_cols, self.temperature
-        for rows in shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths):
-            batch = self.rows.take(rows).to_torch(self.device)
-            sel = batch["targets"] >= 0
-            y = batch["targets"][sel]
-            with torch.no_grad(), autocast(self.device):
-                t_table = self.teacher.items()  # (N, Dt)
-                t_h = self.teacher(t_table, batch["items"], batch["types"], batch["gaps"])[sel]
-                soft = F.softmax((t_h @ t_table[cols].T).float() / temp, dim=1)  # (M, K)
-            with autocast(self.device):
-                table = self.net.items()  # (N, D)
-                h = self.net(table, batch["items"], batch["types"], batch["gaps"])[sel]  # (M, D)
-                hard = self._loss(table, h, y)
-                s_logits = (h @ table[cols].T).float() / temp  # (M, K)
-                distill = -(soft * F.log_softmax(s_logits, dim=1)).sum(1).mean() * temp**2
-                loss = (1.0 - self.weight) * hard + self.weight * distill
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            self.optimizer.step()
-            n = int(sel.sum())
-            total += float(loss.detach()) * n
-            count += n
-        self.state.epoch += 1
-        return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+        with torch.no_grad(), autocast(self.device):
+            t_table = self.teacher.items()  # (N, Dt)
+            t_h = self.teacher(t_table, batch["items"], batch["types"], batch["gaps"])[sel]
+            soft = F.softmax((t_h @ t_table[cols].T).float() / temp, dim=1)  # (M, K)
+        hard = self._loss(table, h, batch["targets"][sel])
+        s_logits = (h @ table[cols].T).float() / temp  # (M, K)
+        distill = -(soft * F.log_softmax(s_logits, dim=1)).sum(1).mean() * temp**2
+        return (1.0 - self.weight) * hard + self.weight * distill
 
 
 # -- ONNX ------------------------------------------------------------------------------------

@@ -170,6 +170,19 @@ class Trainer:
         logits = torch.cat([pos[:, None], neg], dim=1).float()  # (M, 1 + S)
         return F.cross_entropy(logits, torch.zeros_like(y))
 
+    def batch_loss(
+        self,
+        batch: dict[str, torch.Tensor],
+        sel: torch.Tensor,
+        table: torch.Tensor,
+        h: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean loss of one batch's target positions ``sel``, states ``h`` ``(M, D)``.
+
+        The next-item loss here; subclasses add terms (e.g. distillation).
+        """
+        return self._loss(table, h, batch["targets"][sel])
+
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training rows; returns ``{"loss", "seconds"}``."""
         self.net.train()
@@ -180,11 +193,11 @@ class Trainer:
         per_batch = max(float((self.rows.targets >= 0).sum()) / max(len(batches), 1), 1.0)
         for rows in batches:
             batch = self.rows.take(rows).to_torch(self.device)
+            sel = batch["targets"] >= 0
             with autocast(self.device):
                 table = self.net.items()  # (N, D)
                 h = self.net(table, batch["items"], batch["types"], batch["gaps"])  # (B, T, D)
-                sel = batch["targets"] >= 0
-                loss = self._loss(table, h[sel], batch["targets"][sel])
+                loss = self.batch_loss(batch, sel, table, h[sel])
             self.optimizer.zero_grad(set_to_none=True)
             # Every target position weighs the same, however many a batch holds: with
             # length-bucketed batches a mean per batch would let short histories dominate.
