@@ -30,7 +30,7 @@ from shoprec.data import EvalSet, Split, leave_one_out, load_dataset
 from shoprec.evaluation import evaluate as evaluate_cases
 from shoprec.models import FitOptions
 from shoprec.models.sasrec import SASRec, SASRecConfig
-from shoprec.types import Query
+from shoprec.optimize import latency_ms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon_beauty"
 
@@ -47,27 +47,6 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
-
-
-def latency_ms(model: SASRec, cases: EvalSet, n: int = 500) -> dict[str, float]:
-    """In-process ``recommend()`` latency for one history (top-10, seen excluded), p50 / p99."""
-    ids = model.item_vocab.ids
-    rng = np.random.default_rng(0)
-    queries = []
-    for row in rng.choice(len(cases), size=n, replace=False):
-        items = cases.histories.items_of(int(row))
-        queries.append(Query.from_items([ids[i] for i in items]))
-    for q in queries[:20]:  # warm-up
-        model.recommend(q, k=10)
-    times = []
-    for q in queries:
-        start = time.perf_counter()
-        model.recommend(q, k=10)
-        times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50": round(float(np.percentile(times, 50)), 2),
-        "p99": round(float(np.percentile(times, 99)), 2),
-    }
 
 
 def withhold_items(split: Split, frac: float, seed: int) -> tuple[Split, dict[str, EvalSet]]:
@@ -121,7 +100,7 @@ def run_seed(
         "epoch_s": round(float(np.median([r["seconds"] for r in hist])), 1),
         "val": evaluate(model, split.validation),
         "test": evaluate(model, split.test),
-        "recommend_ms": latency_ms(model, split.test),
+        "recommend_ms": latency_ms(model, split.test, n=500),
     }
     for name, cases in (groups or {}).items():
         row[f"test_{name}"] = evaluate(model, cases)
