@@ -141,3 +141,4 @@ def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
     assert by_name["sasrec-onnx"]["NDCG@10"] == pytest.approx(by_name["sasrec"]["NDCG@10"], 1e-6)
     assert "compressed on" in result.output and "results.json" in result.output
     assert "sasrec-onnx" in (out / "results.md").read_text()
+    assert isinstance(load_model(out / "artifacts" / "sasrec-int8"), SASRecInt8)

@@ -70,7 +70,8 @@ def run_compression_benchmark(
         settings: Variant settings per method (e.g. ``{"prune": {"prune_amount": 0.7}}``).
         seed: Model seed.
         latency_queries: Single histories timed per variant.
-        output: Folder for ``results.json`` and ``results.md`` (``None``: none).
+        output: Folder for ``results.json``, ``results.md`` and every model's artifact under
+            ``artifacts/<name>`` (``None``: none).
         progress: Progress callback.
         dataset: Name shown in the reports.
 
@@ -97,7 +98,8 @@ def run_compression_benchmark(
     opts = FitOptions(seed=seed, max_epochs=epochs)
     start = time.perf_counter()
     source.fit(split.test_train, opts)
-    base = measure_model(key, source, split.test, latency_queries)
+    keep = (lambda name: output / "artifacts" / name) if output is not None else (lambda _: None)
+    base = measure_model(key, source, split.test, latency_queries, keep(key))
     base["derive_seconds"] = time.perf_counter() - start
     rows = [base]
     for method in methods:
@@ -108,7 +110,7 @@ def run_compression_benchmark(
             source, method, split.test_train, opts, (settings or {}).get(method)
         )
         derive_seconds = time.perf_counter() - start
-        row = measure_model(name, variant, split.test, latency_queries)
+        row = measure_model(name, variant, split.test, latency_queries, keep(name))
         row["method"] = method
         row["derive_seconds"] = derive_seconds
         row |= {k: v for k, v in getattr(variant, "source_state", {}).items()}

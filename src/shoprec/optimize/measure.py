@@ -70,7 +70,11 @@ def throughput(model: BaseRecommender, cases: EvalSet, batch: int = 512, repeats
 
 
 def measure_model(
-    name: str, model: BaseRecommender, cases: EvalSet, latency_queries: int = 300
+    name: str,
+    model: BaseRecommender,
+    cases: EvalSet,
+    latency_queries: int = 300,
+    artifact: Path | None = None,
 ) -> dict[str, Any]:
     """One row: size (saved artifact), params, p50/p99 latency, throughput, HR/NDCG over ``cases``.
 
@@ -79,10 +83,15 @@ def measure_model(
         model: A fitted model.
         cases: Evaluation cases (leave-one-out test), whole catalogue, seen items excluded.
         latency_queries: Histories timed one by one.
+        artifact: Where to keep the saved artifact (default: a temporary folder).
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp))
-        size = artifact_size_mb(Path(tmp))
+    if artifact is not None:
+        model.save(artifact)
+        size = artifact_size_mb(artifact)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(Path(tmp))
+            size = artifact_size_mb(Path(tmp))
     row: dict[str, Any] = {
         "model": name,
         "key": model.key,
