@@ -4,8 +4,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-# Re-install when the dependency spec changes.
-SPEC_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+# Re-install when the dependency spec (pyproject.toml, or the extras named here) changes.
+SPEC_HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)
 DEMO_DIR ?= demo-output
 
@@ -13,13 +13,13 @@ DEMO_DIR ?= demo-output
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@echo "==> creating virtualenv in $(VENV) and installing shoprec with its extras"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of PyTorch first: a plain `torch` would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --progress-bar on "torch==2.13.0"
-	$(BIN)/python -m pip install --progress-bar on -e ".[torch,dev]"
+	$(BIN)/python -m pip install --progress-bar on -e ".[torch,onnx,dev]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Main job: synthetic shop -> event store -> train -> evaluate -> recommendations -> the live
