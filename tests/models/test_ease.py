@@ -86,3 +86,12 @@ def test_catalogues_above_max_items_are_refused_with_the_alternatives() -> None:
     message = str(info.value)
     assert "6 items, above max_items=5" in message
     assert "'covisit' or 'sasrec'" in message
+
+
+def test_one_history_scores_like_the_same_history_in_a_batch(rng: np.random.Generator) -> None:
+    data = block_log(rng)
+    model = fitted(data, l2=10.0, event_weights={"view": 1.0, "purchase": 4.0})
+    seqs = data.sequences
+    batch = model.score_batch(seqs.take(np.arange(5)))
+    for row in range(5):  # repeated items and mixed event types take their strongest weight
+        np.testing.assert_allclose(model.score_batch(seqs.take([row]))[0], batch[row], rtol=1e-5)

@@ -19,7 +19,7 @@ from shoprec.errors import ConfigError, ModelError
 from .base import BaseRecommender, Scores
 from .config import FitOptions, WeightedConfig
 from .registry import register
-from .weighting import history_weights, type_weight_table, user_item_matrix
+from .weighting import history_weights, strongest, type_weight_table, user_item_matrix
 
 
 class EASEConfig(WeightedConfig):
@@ -95,9 +95,14 @@ class EASE(BaseRecommender):
         """``history @ B`` for each history ``(B, N)``; ``NaN`` for unknown items, empty rows."""
         self._require_fitted()
         n = len(self._known)
-        weights = history_weights(histories, n, self._type_table)
-        query = user_item_matrix(histories, n, weights / self.weight_scale)
-        scores = np.asarray(query @ self._weights, dtype=np.float32)
+        weights = history_weights(histories, n, self._type_table) / self.weight_scale
+        if len(histories) == 1:
+            # One request: a weighted sum of a few rows of B, no sparse matrix to build.
+            items, strength = strongest(histories.items.astype(np.int64), weights)
+            scores = (strength @ self._weights[items])[None, :].astype(np.float32)
+        else:
+            query = user_item_matrix(histories, n, weights)
+            scores = np.asarray(query @ self._weights, dtype=np.float32)
         scores[:, ~self._known] = np.nan
         scores[histories.lengths() == 0] = np.nan
         return scores

@@ -54,11 +54,23 @@ def recency_weights(
     return np.exp2(-age_days / half_life_days).astype(np.float32)
 
 
-def user_item_matrix(seqs: UserSequences, n_items: int, weights: FloatArray) -> sp.csr_matrix:
-    """``(users, n_items)`` matrix holding each user's strongest event weight per item.
+def strongest(
+    keys: npt.NDArray[np.int64], weights: FloatArray
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Each distinct key once, sorted, with its largest weight; zero-weight keys left out.
 
     The strongest (not the summed) weight keeps a user who viewed an item twenty times from
-    outweighing one who bought it; zero-weight events leave no entry.
+    outweighing one who bought it.
+    """
+    uniq, slot = np.unique(keys, return_inverse=True)
+    best = np.zeros(len(uniq), dtype=np.float32)
+    np.maximum.at(best, slot, weights)
+    keep = best > 0
+    return uniq[keep], best[keep]
+
+
+def user_item_matrix(seqs: UserSequences, n_items: int, weights: FloatArray) -> sp.csr_matrix:
+    """``(users, n_items)`` matrix holding each user's strongest event weight per item.
 
     Args:
         seqs: The users' events (rows of the matrix, in order).
@@ -66,11 +78,5 @@ def user_item_matrix(seqs: UserSequences, n_items: int, weights: FloatArray) -> 
         weights: Weight of every event of ``seqs`` (same order as ``seqs.items``).
     """
     rows = np.repeat(np.arange(len(seqs), dtype=np.int64), seqs.lengths())
-    # Per (user, item), the largest weight comes first; keep that one.
-    order = np.lexsort((-weights, seqs.items, rows))
-    r, c, w = rows[order], seqs.items[order], weights[order]
-    first = np.ones(len(r), dtype=bool)
-    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-    matrix = sp.csr_matrix((w[first], (r[first], c[first])), shape=(len(seqs), n_items))
-    matrix.eliminate_zeros()
-    return matrix
+    keys, w = strongest(rows * n_items + seqs.items, weights)
+    return sp.csr_matrix((w, (keys // n_items, keys % n_items)), shape=(len(seqs), n_items))

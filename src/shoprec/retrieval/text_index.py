@@ -24,6 +24,9 @@ Vectors = npt.NDArray[np.float32]
 
 #: Neighbour lists kept per table; beyond this many anchors the cache starts afresh.
 NEIGHBOUR_CACHE_SIZE = 50_000
+#: Neighbours kept per item beyond the ``k`` asked for, so that excluded items (seen, in the
+#: cart, the other anchors) rarely leave fewer than ``k``.
+EXTRA_NEIGHBOURS = 30
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,8 @@ class TextIndex:
         table = self._table
         if not len(table.vocab):
             return Candidates(()), []
-        lists = [(p, *_nearest(table, probe, 2 * k)) for p, probe in enumerate(probes)]
+        depth = k + len(exclude)
+        lists = [(p, *_nearest(table, probe, depth)) for p, probe in enumerate(probes)]
         return _merge(table, lists, k, exclude)
 
     def similar(
@@ -117,12 +121,13 @@ class TextIndex:
         """The ``k`` items most similar to any of ``item_ids``, and each one's anchor position.
 
         Like :meth:`search` with the items' own vectors as probes, but from per-item neighbour
-        lists cached on first use (``2 k`` deep, so exclusions rarely leave fewer than ``k``):
+        lists cached on first use (``k + EXTRA_NEIGHBOURS`` deep: room for the exclusions):
         serving asks about the same popular anchors again and again.
         """
         table = self._table
         idx = table.vocab.lookup(item_ids)
-        lists = [(a, *_neighbours(table, int(r), 2 * k)) for a, r in enumerate(idx) if r >= 0]
+        depth = k + EXTRA_NEIGHBOURS
+        lists = [(a, *_neighbours(table, int(r), depth)) for a, r in enumerate(idx) if r >= 0]
         return _merge(table, lists, k, [*exclude, *item_ids])
 
     def encode_text(self, text: str) -> Vectors:
