@@ -18,6 +18,7 @@ load generator shares the cores with the server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import shutil
@@ -232,6 +233,8 @@ async def ingest(
 def in_process(home: Path, users: list[str], n: int) -> dict[str, float]:
     """p50 / p99 of ``Service.recommend`` (top 10) without HTTP, BLAS on one thread as served."""
     service = Service(Settings(home=home, serving=ServingSettings(reload_interval_s=0)))
+    gc.collect()
+    gc.freeze()  # as `shoprec serve` does after start-up
     times = []
     try:
         with threadpool_limits(limits=1):
@@ -245,6 +248,7 @@ def in_process(home: Path, users: list[str], n: int) -> dict[str, float]:
                 times.append((time.perf_counter() - start) * 1000)
         recall = _index_recall(service, users[:200])
     finally:
+        gc.unfreeze()
         service.close()
     return {
         "in_process_p50_ms": float(np.percentile(times, 50)),
