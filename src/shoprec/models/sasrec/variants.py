@@ -150,9 +150,15 @@ def _check_data(teacher: SASRec, data: Interactions | None, method: str) -> Inte
     return data
 
 
-# -- derived from SASRec, still a SASRec network ---------------------------------------------
-class _DerivedSASRec(SASRec):
-    """A SASRec network derived from a fitted teacher; ``fit`` trains the teacher first."""
+class _Derivation(BaseRecommender):
+    """``fit`` and ``derive`` of every variant: build it from a fitted fp32 SASRec (teacher).
+
+    ``fit`` trains the teacher the config describes first, so a variant passes the same
+    contract as any model; subclasses implement ``_derive``.
+    """
+
+    config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
+    config: SASRecConfig
 
     def fit(
         self,
@@ -180,7 +186,12 @@ class _DerivedSASRec(SASRec):
 
     @abstractmethod
     def _derive(self, teacher: SASRec, data: Interactions | None, opts: FitOptions) -> None:
-        """Build this model's network from ``teacher``."""
+        """Build this model from ``teacher`` (``data``/``opts`` for methods that train)."""
+
+
+# -- derived from SASRec, still a SASRec network ---------------------------------------------
+class _DerivedSASRec(_Derivation, SASRec):
+    """A SASRec network derived from a fitted teacher; ``fit`` trains the teacher first."""
 
 
 class SASRecPruned(_DerivedSASRec):
@@ -267,7 +278,7 @@ class SASRecDistilled(_DerivedSASRec):
 
 
 # -- inference-only: precomputed item table --------------------------------------------------
-class _FrozenSASRec(BaseRecommender):
+class _FrozenSASRec(_Derivation):
     """Inference-only SASRec: the encoder and the precomputed ``(N, D)`` item table.
 
     Scoring is SASRec's (latest ``max_len`` events, whole catalogue); subclasses choose the
@@ -285,30 +296,7 @@ class _FrozenSASRec(BaseRecommender):
         self.source_state: dict[str, Any] = {}
         """What was measured when the variant was built (e.g. ONNX parity)."""
 
-    def fit(
-        self,
-        data: Interactions,
-        opts: FitOptions = FitOptions(),  # noqa: B008 - frozen dataclass, safe to share
-    ) -> None:
-        """Train the fp32 SASRec described by the config on ``data``, then derive from it."""
-        teacher = SASRec(_base_config(self.config))
-        teacher.fit(data, opts)
-        self._derive(teacher)
-
-    @classmethod
-    def derive(
-        cls,
-        teacher: SASRec,
-        data: Interactions | None = None,
-        opts: FitOptions = FitOptions(),  # noqa: B008 - frozen dataclass, safe to share
-        **settings: Any,
-    ) -> Self:
-        """Derive this variant from a fitted SASRec (``data`` and ``opts`` are not needed)."""
-        model = cls(cls.config_cls.model_validate({**_source_fields(teacher), **settings}))
-        model._derive(teacher)
-        return model
-
-    def _derive(self, teacher: SASRec) -> None:
+    def _derive(self, teacher: SASRec, data: Interactions | None, opts: FitOptions) -> None:
         net = teacher._require_net()
         self.item_vocab = IdVocab(teacher.item_vocab.ids)
         encoder = make_encoder(self.config)
