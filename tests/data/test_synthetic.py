@@ -223,6 +223,8 @@ def category_share_by_third(shop: SyntheticShop) -> pl.DataFrame:
         .len()
         .with_columns((pl.col("len") / pl.col("len").sum().over("third")).alias("share"))
         .pivot("third", index="category", values="share")
+        # group_by order is not stable, so name the thirds' columns instead of trusting it.
+        .select("category", "0", "1", "2")
     )
 
 
