@@ -130,7 +130,12 @@ def test_read_keys_and_cors(home: Path) -> None:
         assert ok.headers["access-control-allow-origin"] == "https://shop.example"
 
 
+def _gauge(text: str, name: str) -> float:
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
 def test_metrics_count_requests_events_and_state(client: TestClient) -> None:
+    shoppers = _gauge(client.get("/metrics").text, "shoprec_live_state_users")  # preloaded
     client.post("/v1/events", json={"user_id": "m", "item_id": "a", "event_type": "view"})
     client.get("/v1/users/m/recommendations")
     client.get("/v1/users/m/recommendations", params={"n": 0})
@@ -140,7 +145,7 @@ def test_metrics_count_requests_events_and_state(client: TestClient) -> None:
     assert f'shoprec_http_requests_total{{method="GET",{route},status="422"}} 1.0' in text
     assert "shoprec_http_request_seconds_bucket" in text
     assert "shoprec_events_ingested_total 1.0" in text
-    assert "shoprec_live_state_users 1.0" in text
+    assert _gauge(text, "shoprec_live_state_users") == shoppers + 1
     assert 'shoprec_model_info{version="' in text
 
 

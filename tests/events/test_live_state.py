@@ -4,8 +4,8 @@ from shoprec.events import Event, MemoryEventStore, MemoryStateStore
 from shoprec.types import EventType
 
 
-def _event(user: str, item: str, kind: EventType, t: float) -> Event:
-    return Event(user_id=user, item_id=item, event_type=kind, timestamp=t)
+def _event(user: str, item: str, kind: EventType, t: float, session: str | None = None) -> Event:
+    return Event(user_id=user, item_id=item, event_type=kind, timestamp=t, session_id=session)
 
 
 def test_state_is_rebuilt_from_the_store_and_updated_by_events() -> None:
@@ -49,3 +49,32 @@ def test_unloaded_shoppers_are_read_from_the_store_on_demand() -> None:
     assert state.get("y").history[0].item_id == "b"
     assert state.size() == 1  # x was evicted; it comes back from the store
     assert state.get("x").history[0].item_id == "a"
+
+
+def test_preload_rebuilds_the_most_recent_shoppers_in_one_read() -> None:
+    store = MemoryEventStore()
+    store.append(
+        [
+            _event("old", "z", EventType.VIEW, 1),
+            _event("u", "a", EventType.ADDTOCART, 2),
+            _event("w", "c", EventType.VIEW, 2),
+            _event("u", "b", EventType.ADDTOCART, 3),
+            _event("u", "a", EventType.PURCHASE, 4, session="s1"),
+        ]
+    )
+    lazy = MemoryStateStore(store, history_length=2)
+    expected = lazy.get("u")
+    reads: list[str] = []
+    latest = store.latest
+    store.latest = lambda user, n: reads.append(user) or latest(user, n)  # type: ignore[method-assign]
+    state = MemoryStateStore(store, history_length=2, capacity=2)
+    assert state.preload() == 2  # "old" is beyond the capacity
+    assert state.get("u") == expected  # same history (capped at 2), cart, purchases, session
+    assert state.get("u").session_id == "s1" and state.get("w").history[0].item_id == "c"
+    assert reads == []  # served from memory, no per-shopper read
+    state.apply([_event("u", "d", EventType.VIEW, 5)])
+    assert [e.item_id for e in state.get("u").history] == ["a", "d"]
+    state.get("old")  # read on demand, evicting the least recently used ("w": "u" was just used)
+    assert reads == ["old"] and state.size() == 2
+    state.get("u")
+    assert reads == ["old"]

@@ -95,6 +95,21 @@ def test_latest_returns_the_newest_n_oldest_first(store: EventStore) -> None:
         store.latest("a", -1)
 
 
+def test_recent_histories_hold_the_last_n_events_of_the_most_recent_users(
+    store: EventStore,
+) -> None:
+    # Append order, not timestamps, decides recency: "c" acts last, then "a", then "b".
+    store.append([ev("a", "a0", 9), ev("b", "b0", 1), ev("c", "c0", 1)])
+    store.append([ev("a", "a1", 8), ev("b", "b1", 2), ev("a", "a2", 7), ev("c", "c1", 3)])
+    frame = store.recent_histories(2, 2)
+    assert frame.schema == pl.Schema(EVENT_SCHEMA)
+    assert items_of(frame) == ["c0", "a1", "a2", "c1"]  # seq order; "b" is the least recent
+    assert items_of(store.recent_histories(5, 1)) == ["b1", "a2", "c1"]
+    assert store.recent_histories(0, 3).is_empty() and store.recent_histories(3, 0).is_empty()
+    with pytest.raises(ValueError, match="must be >= 0"):
+        store.recent_histories(-1, 1)
+
+
 def test_range_is_half_open_and_ordered_by_time_then_seq(store: EventStore) -> None:
     store.append([ev("u", "t30", 30), ev("u", "t10a", 10), ev("u", "t20", 20)])
     store.append([ev("u", "t10b", 10), ev("u", "t40", 40), ev("u", "t9", 9.999)])

@@ -2,10 +2,11 @@
 
 The service answers a recommendation from this state, so the request right after an
 acknowledged event sees it (read-your-writes) without retraining. The state is a cache of the
-event store: a shopper is loaded from :meth:`EventStore.latest` on first use, and every event
-acknowledged afterwards is applied in memory. Nothing here is the source of truth, so a
-restart loses nothing that was acknowledged. :class:`StateStore` is the protocol a shared
-backend (e.g. Redis) would implement without touching the pipeline.
+event store: the most recently active shoppers are rebuilt from it at start-up
+(:meth:`MemoryStateStore.preload`), any other is loaded from :meth:`EventStore.latest` on first
+use, and every event acknowledged afterwards is applied in memory. Nothing here is the source
+of truth, so a restart loses nothing that was acknowledged. :class:`StateStore` is the
+protocol a shared backend (e.g. Redis) would implement without touching the pipeline.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from shoprec.types import EventType, HistoryEvent, ItemId, Query, UserId
+from shoprec.types import Columns, EventType, HistoryEvent, ItemId, Query, UserId
 
 from .history import HISTORY_LENGTH
 from .schema import Event
@@ -75,17 +76,19 @@ class _Mutable:
     session_id: str | None = None
 
     def apply(self, event: Event) -> None:
-        kind = event.event_type.value
-        self.history.append(HistoryEvent(event.item_id, kind, event.timestamp))
+        self.add(event.item_id, event.event_type.value, event.timestamp, event.session_id)
+
+    def add(self, item_id: ItemId, kind: str, timestamp: float, session_id: str | None) -> None:
+        self.history.append(HistoryEvent(item_id, kind, timestamp))
         if kind == _CART_ADD:
-            self.cart[event.item_id] = None
+            self.cart[item_id] = None
         elif kind == _CART_REMOVE:
-            self.cart.pop(event.item_id, None)
+            self.cart.pop(item_id, None)
         elif kind == _PURCHASE:
-            self.cart.pop(event.item_id, None)
-            self.purchased.add(event.item_id)
-        if event.session_id is not None:
-            self.session_id = event.session_id
+            self.cart.pop(item_id, None)
+            self.purchased.add(item_id)
+        if session_id is not None:
+            self.session_id = session_id
 
     def is_tail_duplicate(self, event: Event, window: int) -> bool:
         """Whether ``event`` is already among the last ``window`` history events."""
@@ -117,6 +120,31 @@ class MemoryStateStore:
         # One lock for loads and updates: a load and an apply of the same shopper never
         # interleave, so an event is neither lost nor (see ``apply``) counted twice.
         self._lock = threading.Lock()
+
+    def preload(self) -> int:
+        """Rebuild the most recently active shoppers (up to ``capacity``) in one store read.
+
+        Call at start-up, before any event is applied: requests then find their shoppers in
+        memory instead of reading the store on the request path. Returns how many were loaded.
+        """
+        frame = self._store.recent_histories(self._capacity, self._length)
+        columns = [Columns.USER, Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP]
+        columns.append(Columns.SESSION)
+        loaded: dict[UserId, _Mutable] = {}
+        last: dict[UserId, int] = {}  # row of each shopper's latest event: the LRU order
+        for row, (user_id, *event) in enumerate(frame.select(columns).iter_rows()):
+            state = loaded.get(user_id)
+            if state is None:
+                state = loaded[user_id] = _Mutable(deque(maxlen=self._length))
+            state.add(*event)
+            last[user_id] = row
+        with self._lock:
+            for user_id in sorted(loaded, key=last.__getitem__):
+                self._users.setdefault(user_id, loaded[user_id])
+            while len(self._users) > self._capacity:
+                dropped, _ = self._users.popitem(last=False)
+                self._fresh.discard(dropped)
+        return len(loaded)
 
     def _load(self, user_id: UserId) -> _Mutable:
         state = self._users.get(user_id)

@@ -75,6 +75,16 @@ class MemoryEventStore(ClosingStore):
             recent = history[len(history) - n :] if n else []
         return [Event.from_row(_row(stored)) for stored in recent]
 
+    def recent_histories(self, users: int, n: int) -> pl.DataFrame:
+        """The ``n`` latest events of the ``users`` most recently active users, in ``seq`` order."""
+        if users < 0 or n < 0:
+            raise ValueError(f"users and n must be >= 0, got {users} and {n}")
+        with self._lock:
+            self._check_open()
+            recent = sorted(self._by_user.values(), key=lambda h: h[-1][0], reverse=True)[:users]
+            kept = sorted(s for history in recent for s in (history[-n:] if n else []))
+        return pl.DataFrame([_row(s) for s in kept], schema=EVENT_SCHEMA, orient="row")
+
     def range(self, start: float, end: float) -> pl.DataFrame:
         """Events with ``start <= timestamp < end``, ordered by timestamp then ``seq``."""
         with self._lock:

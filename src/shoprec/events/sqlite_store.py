@@ -150,6 +150,21 @@ class SQLiteEventStore(ClosingStore):
         )
         return [Event.from_row(row) for row in reversed(rows)]
 
+    def recent_histories(self, users: int, n: int) -> pl.DataFrame:
+        """The ``n`` latest events of the ``users`` most recently active users, in ``seq`` order."""
+        if users < 0 or n < 0:
+            raise ValueError(f"users and n must be >= 0, got {users} and {n}")
+        # MAX(seq) per user walks the (user_id, seq) index; the window keeps each one's last n.
+        return self._db.query_frame(
+            f"WITH recent AS (SELECT user_id FROM events GROUP BY user_id"
+            f" ORDER BY MAX(seq) DESC LIMIT ?)"
+            f" SELECT {_COLUMNS} FROM (SELECT seq, {_COLUMNS}, ROW_NUMBER() OVER"
+            f" (PARTITION BY user_id ORDER BY seq DESC) AS nth"
+            f" FROM events WHERE user_id IN recent) WHERE nth <= ? ORDER BY seq",
+            (users, n),
+            EVENT_SCHEMA,
+        )
+
     def range(self, start: float, end: float) -> pl.DataFrame:
         """Events with ``start <= timestamp < end``, ordered by timestamp then ``seq``."""
         return self._db.query_frame(

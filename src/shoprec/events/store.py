@@ -59,6 +59,13 @@ class EventStore(Protocol):
     def latest(self, user_id: UserId, n: int) -> list[Event]:
         """The user's ``n`` most recently appended events (or all, if fewer), oldest first."""
 
+    def recent_histories(self, users: int, n: int) -> pl.DataFrame:
+        """The ``n`` latest events of each of the ``users`` most recently active users.
+
+        For rebuilding live state at start-up in one read. A frame with ``EVENT_SCHEMA``
+        columns in ``seq`` order (so each user's events are oldest first).
+        """
+
     def range(self, start: float, end: float) -> pl.DataFrame:
         """Events with ``start <= timestamp < end``, ordered by timestamp then ``seq``."""
 

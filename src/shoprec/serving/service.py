@@ -112,6 +112,9 @@ class Service:
         self.catalog_store = SQLiteCatalog(settings.store_path)
         self.versions = ModelVersions(settings.models_dir)
         self.state = MemoryStateStore(self.store, capacity=self.config.state_capacity)
+        start = time.perf_counter()
+        shoppers = self.state.preload()
+        log.info("rebuilt %d shoppers' state in %.1f s", shoppers, time.perf_counter() - start)
         self.catalog = CatalogView.from_frame(self.catalog_store.frame())
         pipe = self.config.pipeline
         self.text: TextIndex | None = None
