@@ -152,6 +152,7 @@ async def drive(
 ) -> dict[str, Any]:
     """Open-loop load: request ``i`` leaves at ``i / rate`` s; latency, errors, freshness."""
     latencies: list[float] = []
+    sent: list[float] = []  # when each timed request left, seconds into the run
     errors = fresh_hits = fresh_total = 0
     item, title = probe
     rng = np.random.default_rng(0)
@@ -166,6 +167,7 @@ async def drive(
         except aiohttp.ClientError:
             ok = False
         latencies.append((time.perf_counter() - start) * 1000)
+        sent.append(start - began)
         errors += not ok
 
     async def fresh(i: int) -> None:
@@ -188,9 +190,9 @@ async def drive(
         fresh_hits += any(f"you viewed {title}" in r["reason"] for r in body["items"])
 
     tasks: list[asyncio.Task[None]] = []
-    start = time.perf_counter()
+    began = time.perf_counter()
     for i in range(int(spec.rate * spec.duration)):
-        delay = start + i / spec.rate - time.perf_counter()
+        delay = began + i / spec.rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         if spec.fresh_every and i % spec.fresh_every == spec.fresh_every - 1:
@@ -198,7 +200,7 @@ async def drive(
         else:
             tasks.append(asyncio.create_task(recommend(users[int(rng.integers(len(users)))])))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - began
     return {
         "requests": len(tasks),
         "achieved_rps": len(tasks) / elapsed,
@@ -206,7 +208,36 @@ async def drive(
         "errors": errors,
         "freshness": fresh_hits / fresh_total if fresh_total else float("nan"),
         "fresh_probes": fresh_total,
+        "timeline": per_second(sent, latencies),
     }
+
+
+def per_second(sent: list[float], ms: list[float]) -> list[dict[str, float]]:
+    """Latency per second of the run (by send time): a stall shows as one bad second."""
+    seconds = np.floor(np.asarray(sent)).astype(int)
+    values = np.asarray(ms)
+    return [
+        {"second": int(t), "requests": int(n), **_percentiles(values[seconds == t].tolist())}
+        for t, n in zip(*np.unique(seconds, return_counts=True), strict=True)
+    ]
+
+
+def plot_timeline(timeline: list[dict[str, float]], title: str, path: Path) -> None:
+    """p50 / p99 / max latency per second of the run, as a PNG (log scale: stalls stand out)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    t = [row["second"] for row in timeline]
+    for key, style in (("max_ms", ":"), ("p99_ms", "-"), ("p50_ms", "--")):
+        ax.plot(t, [row[key] for row in timeline], style, label=key.removesuffix("_ms"))
+    ax.set_yscale("log")
+    ax.set_xlabel("second of the run")
+    ax.set_ylabel("HTTP latency (ms)")
+    ax.set_title(title)
+    ax.legend()
+    FigureCanvasAgg(fig).print_png(str(path))
 
 
 async def ingest(

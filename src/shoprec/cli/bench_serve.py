@@ -18,7 +18,7 @@ from .app import app, console, err_console
 @app.command("bench-serve")
 def bench_serve(
     data: Annotated[Path, typer.Option("--data", help="Dataset folder (shoprec format).")],
-    output: Annotated[Path, typer.Option("--output", help="Folder for results.json.")],
+    output: Annotated[Path, typer.Option("--output", help="Folder for results.json, latency.png.")],
     rate: Annotated[float, typer.Option(min=1.0, help="Requests per second (open loop).")] = 200.0,
     duration: Annotated[float, typer.Option(min=1.0, help="Seconds of load.")] = 60.0,
     model: Annotated[str, typer.Option(help="Model to train on the data.")] = "ease",
@@ -37,7 +37,7 @@ def bench_serve(
     ] = 2000,
 ) -> None:
     """Serve a dataset with a model, drive it over loopback, write OUT/results.json."""
-    from shoprec.loadtest import LoadSpec
+    from shoprec.loadtest import LoadSpec, plot_timeline
     from shoprec.loadtest import bench_serve as run
 
     spec = LoadSpec(rate, duration, fresh_every, ingest_batches, batch, in_process)
@@ -54,8 +54,11 @@ def bench_serve(
     result["dataset"] = data.name
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    table = Table("metric", "value", title=f"bench-serve: {result['model']} on {data.name}")
+    title = f"bench-serve: {result['model']} on {data.name}"
+    plot_timeline(result["timeline"], f"{title}, {rate:g} req/s", output / "latency.png")
+    table = Table("metric", "value", title=title)
     for key, value in result.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        if key != "timeline":
+            table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"wrote {output / 'results.json'}")
+    console.print(f"wrote {output / 'results.json'} and {output / 'latency.png'}")
