@@ -286,14 +286,16 @@ class SASRec(BaseRecommender):
             types=seqs.types[pos],
             timestamps=seqs.timestamps[pos],
         )
-        scores = self.score_batch(batch)  # (1 + len(drop), N)
+        known = [
+            (item, idx) for item in item_ids if (idx := self.item_vocab.index_of(item)) is not None
+        ]
+        # Only the asked items are scored: one (1 + len(drop), D) x (D, len(known)) product.
+        table, _ = self.item_embeddings()
+        scores = self.query_embeddings(batch) @ table[[idx for _, idx in known]].T
         ids = self.item_vocab.ids
         out: dict[ItemId, list[tuple[ItemId, float]]] = {}
-        for item in item_ids:
-            idx = self.item_vocab.index_of(item)
-            if idx is None:
-                continue
-            gains = scores[0, idx] - scores[1:, idx]  # (len(drop),)
+        for col, (item, _) in enumerate(known):
+            gains = scores[0, col] - scores[1:, col]  # (len(drop),)
             pairs = [(ids[seqs.items[j]], float(g)) for j, g in zip(drop, gains, strict=True)]
             out[item] = sorted(pairs, key=lambda p: -p[1])
         return out
