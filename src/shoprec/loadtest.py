@@ -237,7 +237,8 @@ def plot_timeline(timeline: list[dict[str, float]], title: str, path: Path) -> N
     ax.set_ylabel("HTTP latency (ms)")
     ax.set_title(title)
     ax.legend()
-    FigureCanvasAgg(fig).print_png(str(path))
+    FigureCanvasAgg(fig)  # attaches the Agg canvas savefig draws with
+    fig.savefig(path, dpi=110)
 
 
 async def ingest(

@@ -115,11 +115,16 @@ class Candidates:
     def top(self, k: int) -> Candidates:
         """The ``k`` best-scored items (NaN scores dropped), highest first; ties by item order."""
         scores = np.asarray(self.scores, dtype=np.float32)
-        valid = np.flatnonzero(~np.isnan(scores))
-        if 0 < k < len(valid):
-            # Partial selection first (O(n)); every item tied with the k-th stays in, so the
-            # stable sort below still breaks ties by item order.
-            kth = -np.partition(-scores[valid], k - 1)[k - 1]
-            valid = valid[scores[valid] >= kth]
-        order = valid[np.argsort(-scores[valid], kind="stable")][:k]
+        order = top_indices(scores, k)
         return Candidates(tuple(self.item_ids[i] for i in order), scores[order])
+
+
+def top_indices(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    """Positions of the ``k`` largest scores (NaN dropped), highest first; ties by position."""
+    valid = np.flatnonzero(~np.isnan(scores))
+    if 0 < k < len(valid):
+        # Partial selection first (O(n)); every item tied with the k-th stays in, so the
+        # stable sort below still breaks ties by position.
+        kth = -np.partition(-scores[valid], k - 1)[k - 1]
+        valid = valid[scores[valid] >= kth]
+    return valid[np.argsort(-scores[valid], kind="stable")][:k]

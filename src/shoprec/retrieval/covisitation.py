@@ -11,7 +11,7 @@ from shoprec.data import UserSequences
 from shoprec.models import BaseRecommender, CoVisitation
 from shoprec.types import Candidates, ItemId, Query
 
-from .source import Retrieved, anchors
+from .source import Retrieved, anchors, exclusion_mask
 
 
 class CoVisitSource:
@@ -59,8 +59,8 @@ class CoVisitSource:
         if not rows:
             return Retrieved(Candidates(()))
         anchor, cols, vals = self._neighbours(np.asarray(rows, dtype=np.int64))
-        skip = vocab.lookup([*exclude, *(event.item_id for event, _ in found)])
-        ok = (vals > 0) & ~np.isin(cols, skip[skip >= 0])
+        skip = exclusion_mask(vocab, [*exclude, *(event.item_id for event, _ in found)])
+        ok = (vals > 0) & ~skip[cols]
         anchor, cols, vals = anchor[ok], cols[ok], vals[ok]
         if not len(cols):
             return Retrieved(Candidates(()))

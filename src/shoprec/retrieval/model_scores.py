@@ -7,7 +7,7 @@ from collections.abc import Collection
 import numpy as np
 
 from shoprec.models import BaseRecommender, EmbeddingModel
-from shoprec.types import Candidates, ItemId, Query
+from shoprec.types import Candidates, ItemId, Query, top_indices
 
 from .source import Retrieved
 from .vector_index import IndexConfig, VectorIndex
@@ -51,7 +51,8 @@ class ModelSource:
             keep = ~np.isin(rows, skip)
             rows, scores = rows[keep][:k], scores[keep][:k]
             return Retrieved(Candidates(tuple(vocab.ids[r] for r in rows), scores))
-        scored = self.model.score(query)
-        values = scored.scores.copy()
-        values[skip] = np.nan
-        return Retrieved(Candidates(scored.item_ids, values).top(k))
+        # Straight from the score row: only the top k rows become ids, not the catalogue.
+        scores = np.array(self.model.score_batch(self.model.encode(query))[0], dtype=np.float32)
+        scores[skip] = np.nan
+        rows = top_indices(scores, k)
+        return Retrieved(Candidates(tuple(vocab.ids[r] for r in rows), scores[rows]))

@@ -16,7 +16,7 @@ from shoprec.data import IdVocab
 from shoprec.features import TextEncoder
 from shoprec.types import Candidates, ItemId, Query
 
-from .source import Retrieved, anchors
+from .source import Retrieved, anchors, exclusion_mask
 from .vector_index import IndexConfig, VectorIndex
 
 Vectors = npt.NDArray[np.float32]
@@ -176,8 +176,7 @@ def _merge(
     rows = np.concatenate([r for _, r, _ in lists])
     sims = np.concatenate([s for _, _, s in lists])
     probe = np.concatenate([np.full(len(r), p) for p, r, _ in lists])
-    skip = table.vocab.lookup(exclude)
-    ok = (sims > 0) & ~np.isin(rows, skip[skip >= 0])
+    ok = (sims > 0) & ~exclusion_mask(table.vocab, exclude)[rows]
     rows, sims, probe = rows[ok], sims[ok], probe[ok]
     order = np.argsort(-sims, kind="stable")
     _, first = np.unique(rows[order], return_index=True)  # best probe per item
