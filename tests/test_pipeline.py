@@ -110,3 +110,22 @@ def test_mmr_weight_one_spreads_categories() -> None:
 def test_unknown_scenario_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         _pipeline().recommend(Request(Query(), scenario="nope"))
+
+
+@pytest.mark.parametrize("attribution", [True, False])
+def test_model_attribution_can_be_switched_off(attribution: bool) -> None:
+    pipe = _pipeline(model_attribution=attribution)
+    asked: list[tuple[str, ...]] = []
+
+    def explain(query: Query, item_ids: list[str], n_last: int) -> dict[str, list]:
+        asked.append(tuple(item_ids))
+        return {i: [("c", 1.0)] for i in item_ids}  # credits "c", which did not bring "b"
+
+    pipe.model.explain = explain  # type: ignore[attr-defined]
+    history = (HistoryEvent("c"), HistoryEvent("a"))
+    top = pipe.recommend(Request(Query(history=history), n=1))[0]
+    assert (top.item_id, top.source) == ("b", "model")
+    if attribution:
+        assert asked and top.reason == "because you viewed shoes c"
+    else:  # no second pass; the reason comes from co-visitation's anchor
+        assert not asked and top.reason == "because you viewed shoes a"

@@ -111,6 +111,10 @@ class PipelineConfig(BaseModel):
     """Candidates each source contributes before blending."""
     n_anchors: Annotated[int, Field(ge=1)] = 5
     """Latest distinct history items that co-visitation and text similarity start from."""
+    model_attribution: bool = True
+    """Ask a model that can explain itself which history event drove each of its items (for
+    the Transformer, one more forward pass per request); off, its items take their reason
+    from the co-visitation or text anchors that also found them."""
     text_encoder: str | None = "hashing-64"
     """Encoder of item texts for the text source and diversity (``None``: no text source)."""
     ann_min_items: Annotated[int, Field(ge=1)] = 200_000
@@ -410,7 +414,7 @@ class Pipeline:
         explain: Callable[..., dict[ItemId, list[tuple[ItemId, float]]]] | None = getattr(
             self.model, "explain", None
         )
-        if explain is None or not item_ids or not query.history:
+        if explain is None or not (self.config.model_attribution and item_ids and query.history):
             return {}
         drivers = explain(query, item_ids, self.config.n_anchors)
         return {i: pairs[0][0] for i, pairs in drivers.items() if pairs and pairs[0][1] > 0}
