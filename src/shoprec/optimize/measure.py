@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from shoprec.data import EvalSet
 from shoprec.evaluation import evaluate
@@ -41,16 +42,19 @@ def latency_ms(
 ) -> dict[str, float]:
     """In-process ``recommend(query, k=10)`` time for one history (seen items excluded), ms.
 
-    The same seeded histories for every model; 20 warm-up calls are not timed.
+    The same seeded histories for every model; 20 warm-up calls are not timed. BLAS and
+    OpenMP (torch's intra-op pool too) run on one thread, as in ``shoprec serve``: a single
+    history is too small to split, and threads only contend (2 threads: ~5x slower here).
     """
     queries = _queries(model, cases, n, seed)
-    for q in queries[:20]:
-        model.recommend(q, k=10)
     times = []
-    for q in queries:
-        start = time.perf_counter()
-        model.recommend(q, k=10)
-        times.append((time.perf_counter() - start) * 1000)
+    with threadpool_limits(limits=1):
+        for q in queries[:20]:
+            model.recommend(q, k=10)
+        for q in queries:
+            start = time.perf_counter()
+            model.recommend(q, k=10)
+            times.append((time.perf_counter() - start) * 1000)
     return {
         "p50_ms": float(np.percentile(times, 50)),
         "p99_ms": float(np.percentile(times, 99)),
