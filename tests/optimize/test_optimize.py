@@ -127,6 +127,7 @@ def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
         "sasrec-pruned",
         "sasrec-distilled",
         "sasrec-onnx",
+        "sasrec-onnx-int8",
     ]
     for row in rows:
         for key in ("size_mb", "params", "p50_ms", "p99_ms", "HR@10", "NDCG@10"):
@@ -135,6 +136,7 @@ def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
     by_name = {r["model"]: r for r in rows}
     assert by_name["sasrec"]["ndcg_ratio"] == 1.0
     assert by_name["sasrec-onnx"]["parity_max_abs_diff"] <= 1e-4
+    assert by_name["sasrec-onnx-int8"]["top10_overlap"] >= 0.9
     assert by_name["sasrec-pruned"]["linear_sparsity"] == pytest.approx(0.5, abs=0.01)
     assert by_name["sasrec-distilled"]["params"] < by_name["sasrec"]["params"]
     # The ONNX graph scores like PyTorch, so it ranks the test cases identically.

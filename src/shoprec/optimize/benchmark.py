@@ -24,7 +24,7 @@ from .derive import derive_variant, variant_name
 from .measure import measure_model
 
 #: Every method, in report order.
-VARIANTS: tuple[str, ...] = ("int8", "fp16", "bf16", "prune", "distill", "onnx")
+VARIANTS: tuple[str, ...] = ("int8", "fp16", "bf16", "prune", "distill", "onnx", "onnx-int8")
 
 #: ``progress(description, done, total)``.
 ProgressCallback = Callable[[str, int, int], None]

@@ -17,6 +17,7 @@ METHODS: dict[str, tuple[str, dict[str, Any], str]] = {
     "prune": ("sasrec-pruned", {}, "pruned"),
     "distill": ("sasrec-distilled", {}, "distilled"),
     "onnx": ("sasrec-onnx", {}, "onnx"),
+    "onnx-int8": ("sasrec-onnx", {"int8": True}, "onnx-int8"),
 }
 
 #: Methods that train and so need the training data.

@@ -119,6 +119,30 @@ def test_onnx_parity_failure_is_an_error(teacher: SASRec) -> None:
         SASRecOnnx.derive(teacher, parity_tolerance=1e-30)
 
 
+def test_onnx_int8_is_smaller_keeps_the_ranking_and_round_trips(
+    teacher: SASRec, shop: Interactions, tmp_path: Path
+) -> None:
+    onnx = pytest.importorskip("onnx")
+    int8 = SASRecOnnx.derive(teacher, int8=True)
+    ops = {node.op_type for node in onnx.load_from_string(int8.onnx_graph()).graph.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops, ops
+    assert int8.source_state["top10_overlap"] >= 0.9
+    assert int8.source_state["parity_max_abs_diff"] > 1e-6  # it did quantize
+    int8.save(tmp_path / "q")
+    loaded = load_model(tmp_path / "q")
+    assert isinstance(loaded, SASRecOnnx) and loaded.config.int8
+    seqs = shop.sequences
+    np.testing.assert_array_equal(loaded.score_batch(seqs), int8.score_batch(seqs))
+    assert _chain_top1(loaded, 2) == "c2"
+
+
+def test_onnx_int8_ranking_check_failure_is_an_error(teacher: SASRec) -> None:
+    from shoprec.errors import ModelError
+
+    with pytest.raises(ModelError, match="min_top10_overlap"):
+        SASRecOnnx.derive(teacher, int8=True, min_top10_overlap=1.0, parity_tolerance=1.0)
+
+
 @pytest.mark.parametrize("amount", [0.3, 0.7])
 def test_pruning_reaches_the_configured_sparsity_and_keeps_the_chain(
     teacher: SASRec, shop: Interactions, tmp_path: Path, amount: float

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -346,6 +349,25 @@ def export_onnx(encoder: SASRecNet, table: torch.Tensor, opset: int = 17) -> byt
     return buf.getvalue()
 
 
+def quantize_onnx(graph: bytes) -> bytes:
+    """``graph`` with ONNX Runtime's dynamic int8 quantization of its MatMul/Gemm weights.
+
+    Weights (per tensor, symmetric int8) are stored quantized; activations are quantized on
+    the fly per call, so no calibration data is needed.
+    """
+    _onnxruntime()
+    quantization = importlib.import_module("onnxruntime.quantization")
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        source.write_bytes(graph)
+        logging.getLogger().disabled = True  # it logs a pre-processing hint on the root logger
+        try:
+            quantization.quantize_dynamic(source, target, weight_type=quantization.QuantType.QInt8)
+        finally:
+            logging.getLogger().disabled = False
+        return target.read_bytes()
+
+
 class OnnxSession:
     """An ONNX Runtime session over an exported scorer graph.
 
@@ -372,6 +394,14 @@ class OnnxSession:
         }
         out: npt.NDArray[np.float32] = self.session.run(None, feeds)[0]
         return out
+
+
+def top_overlap(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32], k: int) -> float:
+    """Mean share of each row's top ``k`` items (by ``b``) that are also in ``a``'s top ``k``."""
+    top_a = np.argsort(-np.nan_to_num(a, nan=-np.inf), axis=1)[:, :k]
+    top_b = np.argsort(-np.nan_to_num(b, nan=-np.inf), axis=1)[:, :k]
+    shared = [len(np.intersect1d(x, y)) / k for x, y in zip(top_a, top_b, strict=True)]
+    return float(np.mean(shared))
 
 
 def max_abs_diff(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
