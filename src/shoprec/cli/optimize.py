@@ -40,7 +40,7 @@ def optimize(
     variant = optimize_artifact(model_dir, method, output, interactions, opts, parse_params(param))
     params = parameter_count(variant)
     console.print(
-        f"{variant.key} -> {output} ({artifact_size_mb(output):.2f} MB"
+        f"{method} variant ({variant.key}) -> {output} ({artifact_size_mb(output):.2f} MB"
         + (f", {params:,} parameters" if params is not None else "")
         + ")"
     )
