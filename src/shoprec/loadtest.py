@@ -33,6 +33,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from threadpoolctl import threadpool_limits
 
 from shoprec.data import Interactions
@@ -316,17 +317,52 @@ async def _load(
                 await response.read()
         # The generator's own collector pauses would be billed to the server as latency:
         # none during the timed run (its garbage is a few MB for a minute of load).
+        before = await _server_histogram(session, base)
         gc.collect()
         gc.disable()
         try:
             result = await drive(session, base, users, probe, spec)
         finally:
             gc.enable()
+        result["server_p99_ms_at_most"] = _bucket_quantile(
+            await _server_histogram(session, base), before, 0.99
+        )
         if spec.ingest_batches:
             result["ingest_events_per_s"] = await ingest(
                 session, base, items, spec.ingest_batches, spec.batch
             )
     return result
+
+
+#: The route whose server-side time is read back from ``/metrics``.
+_ROUTE = "/v1/users/{user_id}/recommendations"
+
+
+async def _server_histogram(session: aiohttp.ClientSession, base: str) -> dict[float, float]:
+    """Cumulative bucket counts (upper bound in s -> requests) of the route's handler time."""
+    async with session.get(f"{base}/metrics") as response:
+        text = await response.text()
+    return {
+        float(sample.labels["le"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "shoprec_http_request_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_bucket") and sample.labels.get("route") == _ROUTE
+    }
+
+
+def _bucket_quantile(after: dict[float, float], before: dict[float, float], q: float) -> float:
+    """The smallest bucket bound (ms) holding the ``q`` quantile of the requests in between.
+
+    Server-side time (routing to response) against the client's: the gap is time spent
+    queued (in the event loop, the kernel or the client), not in the handler.
+    """
+    counts = {le: n - before.get(le, 0.0) for le, n in sorted(after.items())}
+    total = counts.get(float("inf"), 0.0)
+    for le, n in counts.items():
+        if total and n >= q * total:
+            return le * 1000
+    return float("nan")
 
 
 def bench_serve(
