@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,10 @@ class LoadSpec:
         ingest_batches: Batched ``POST /v1/events`` after the load (0 = none).
         batch: Events per ingest batch.
         in_process: ``Service.recommend`` calls timed without HTTP (0 = none).
+        max_rate_steps: Runs of the search for the highest sustainable rate (0 = no search).
+        step_duration: Seconds of load per step of that search.
+        p99_target_ms: A step is sustained when the server keeps the rate and its p99 is
+            within this.
     """
 
     rate: float = 200.0
@@ -73,6 +77,9 @@ class LoadSpec:
     ingest_batches: int = 20
     batch: int = 500
     in_process: int = 2000
+    max_rate_steps: int = 0
+    step_duration: float = 15.0
+    p99_target_ms: float = 15.0
 
 
 def build_home(
@@ -331,7 +338,43 @@ async def _load(
             result["ingest_events_per_s"] = await ingest(
                 session, base, items, spec.ingest_batches, spec.batch
             )
+        if spec.max_rate_steps:
+            result |= await max_sustainable_rate(session, base, users, probe, spec)
     return result
+
+
+async def max_sustainable_rate(
+    session: aiohttp.ClientSession,
+    base: str,
+    users: list[str],
+    probe: tuple[str, str],
+    spec: LoadSpec,
+) -> dict[str, Any]:
+    """The highest rate the server sustains: it keeps up and p99 stays within the target.
+
+    From ``spec.rate``, the rate grows by half until a step fails, then the gap between the
+    best sustained and the first failed rate is bisected; ``spec.max_rate_steps`` runs of
+    ``spec.step_duration`` s in all (recommendation requests only).
+    """
+    good, bad = 0.0, float("inf")
+    rate = spec.rate
+    steps = []
+    for _ in range(spec.max_rate_steps):
+        step = replace(spec, rate=rate, duration=spec.step_duration, fresh_every=0)
+        gc.disable()
+        try:
+            run = await drive(session, base, users, probe, step)
+        finally:
+            gc.enable()
+        kept = run["achieved_rps"] >= 0.98 * rate and run["errors"] == 0
+        sustained = kept and run["p99_ms"] <= spec.p99_target_ms
+        steps.append({"rate": rate, "sustained": sustained} | {k: run[k] for k in _STEP_KEYS})
+        good, bad = (max(good, rate), bad) if sustained else (good, min(bad, rate))
+        rate = 1.5 * rate if bad == float("inf") else (good + bad) / 2
+    return {"max_sustainable_rps": good, "rate_steps": steps}
+
+
+_STEP_KEYS = ("achieved_rps", "p50_ms", "p99_ms", "max_ms", "errors")
 
 
 #: The route whose server-side time is read back from ``/metrics``.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from shoprec import loadtest
 from shoprec.cli import app
+from shoprec.loadtest import LoadSpec
 
 runner = CliRunner()
 
@@ -20,6 +24,7 @@ def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> No
     args = ["bench-serve", "--data", str(shop), "--output", str(out), "--model", "covisit"]
     args += ["--rate", "40", "--duration", "2", "--fresh-every", "4"]
     args += ["--ingest-batches", "2", "--batch", "50", "--in-process", "20"]
+    args += ["--max-rate-steps", "2", "--step-duration", "1", "--p99-target-ms", "10000"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     figures = json.loads((out / "results.json").read_text())
@@ -36,3 +41,23 @@ def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> No
     assert sum(row["requests"] for row in timeline) == 60
     assert max(row["max_ms"] for row in timeline) == figures["max_ms"]
     assert (out / "latency.png").read_bytes().startswith(b"\x89PNG")
+    # Two easy steps (40, then 60 req/s) under a loose p99 target: both sustained.
+    assert [(s["rate"], s["sustained"]) for s in figures["rate_steps"]] == [(40, True), (60, True)]
+    assert figures["max_sustainable_rps"] == 60 and "highest sustained rate" in result.output
+
+
+def test_rate_search_grows_then_bisects(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def drive(
+        session: object, base: str, users: object, probe: object, spec: LoadSpec
+    ) -> dict[str, float]:
+        # A server whose p99 grows with the rate: 10 ms per 100 req/s; it always keeps up.
+        p99 = spec.rate / 10
+        return {"achieved_rps": spec.rate, "p50_ms": 1.0, "p99_ms": p99, "max_ms": p99, "errors": 0}
+
+    monkeypatch.setattr(loadtest, "drive", drive)
+    spec = LoadSpec(rate=100, max_rate_steps=5, step_duration=1, p99_target_ms=20)
+    search = loadtest.max_sustainable_rate(None, "", [], ("", ""), spec)  # type: ignore[arg-type]
+    found = asyncio.run(search)
+    rates = [(s["rate"], s["sustained"]) for s in found["rate_steps"]]
+    assert rates == [(100, True), (150, True), (225, False), (187.5, True), (206.25, False)]
+    assert found["max_sustainable_rps"] == 187.5

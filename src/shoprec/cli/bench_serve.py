@@ -35,12 +35,34 @@ def bench_serve(
     in_process: Annotated[
         int, typer.Option(min=0, help="In-process recommend calls to time (0: none).")
     ] = 2000,
+    max_rate_steps: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Then search the highest sustainable rate in this many runs (0: no)."
+        ),
+    ] = 0,
+    step_duration: Annotated[
+        float, typer.Option(min=1.0, help="Seconds per run of that search.")
+    ] = 15.0,
+    p99_target_ms: Annotated[
+        float, typer.Option(min=0.1, help="Sustained = the rate is kept and p99 <= this.")
+    ] = 15.0,
 ) -> None:
     """Serve a dataset with a model, drive it over loopback, write OUT/results.json."""
     from shoprec.loadtest import LoadSpec, plot_timeline
     from shoprec.loadtest import bench_serve as run
 
-    spec = LoadSpec(rate, duration, fresh_every, ingest_batches, batch, in_process)
+    spec = LoadSpec(
+        rate,
+        duration,
+        fresh_every,
+        ingest_batches,
+        batch,
+        in_process,
+        max_rate_steps,
+        step_duration,
+        p99_target_ms,
+    )
     interactions = load_dataset(data)
     with tempfile.TemporaryDirectory(prefix="shoprec-bench-") as tmp:
         result = run(
@@ -58,7 +80,19 @@ def bench_serve(
     plot_timeline(result["timeline"], f"{title}, {rate:g} req/s", output / "latency.png")
     table = Table("metric", "value", title=title)
     for key, value in result.items():
-        if key != "timeline":
+        if key not in ("timeline", "rate_steps"):
             table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
+    if result.get("rate_steps"):
+        steps = Table("rate", "achieved", "p50 ms", "p99 ms", "max ms", "errors", "sustained")
+        steps.title = f"highest sustained rate: {result['max_sustainable_rps']:g} req/s"
+        for row in result["rate_steps"]:
+            cells = (row["achieved_rps"], row["p50_ms"], row["p99_ms"], row["max_ms"])
+            steps.add_row(
+                f"{row['rate']:g}",
+                *(f"{c:.1f}" for c in cells),
+                str(row["errors"]),
+                "yes" if row["sustained"] else "no",
+            )
+        console.print(steps)
     console.print(f"wrote {output / 'results.json'} and {output / 'latency.png'}")
