@@ -128,8 +128,13 @@ class MemoryStateStore:
         memory instead of reading the store on the request path. Returns how many were loaded.
         """
         frame = self._store.recent_histories(self._capacity, self._length)
-        columns = [Columns.USER, Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP]
-        columns.append(Columns.SESSION)
+        columns = (
+            Columns.USER,
+            Columns.ITEM,
+            Columns.EVENT_TYPE,
+            Columns.TIMESTAMP,
+            Columns.SESSION,
+        )
         loaded: dict[UserId, _Mutable] = {}
         last: dict[UserId, int] = {}  # row of each shopper's latest event: the LRU order
         for row, (user_id, *event) in enumerate(frame.select(columns).iter_rows()):
