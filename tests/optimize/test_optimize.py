@@ -144,3 +144,29 @@ def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
     assert "compressed on" in result.output and "results.json" in result.output
     assert "sasrec-onnx" in (out / "results.md").read_text()
     assert isinstance(load_model(out / "artifacts" / "sasrec-int8"), SASRecInt8)
+
+
+def test_benchmark_optimize_compresses_a_trained_artifact(artifact: Path, shop: Path) -> None:
+    from shoprec.data import leave_one_out
+    from shoprec.data.loaders import load_dataset
+    from shoprec.evaluation import evaluate
+    from shoprec.optimize import run_compression_benchmark
+
+    data = load_dataset(shop)
+    rows = run_compression_benchmark(
+        data, "sasrec", epochs=1, methods=("onnx",), source_dir=artifact, latency_queries=5
+    )
+    assert [r["model"] for r in rows] == ["sasrec", "sasrec-onnx"]
+    expected = evaluate(load_model(artifact), leave_one_out(data).test, ks=(10,))["NDCG@10"]
+    assert rows[0]["NDCG@10"] == pytest.approx(expected)  # the artifact itself, not a refit
+    with pytest.raises(ConfigError, match="--epochs"):
+        run_compression_benchmark(data, "sasrec", methods=(), source_dir=artifact)
+    with pytest.raises(ConfigError, match="holds a 'sasrec' model"):
+        run_compression_benchmark(data, "sasrec-id", epochs=1, methods=(), source_dir=artifact)
+
+
+def test_model_dir_without_optimize_is_a_config_error(artifact: Path, shop: Path) -> None:
+    args = ["benchmark", "--data", str(shop), "--models", "sasrec", "--model-dir", str(artifact)]
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, ConfigError)
+    assert "--optimize" in str(result.exception)

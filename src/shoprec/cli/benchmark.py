@@ -101,12 +101,21 @@ def benchmark(
         typer.Option(min=1, help="--optimize: fixed epoch budget instead of early stopping."),
     ] = None,
     param: ParamOption = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="--optimize: compress this trained artifact (fit on the data's train + "
+            "validation part) instead of fitting one; needs --epochs for the training methods."
+        ),
+    ] = None,
 ) -> None:
     """Tune each model on validation, test it, write and print the comparison."""
     keys = [k.strip() for k in models.split(",") if k.strip()]
     if optimize:
-        _optimize(data, keys, output, epochs, parse_params(param))
+        _optimize(data, keys, output, epochs, parse_params(param), model_dir)
         return
+    if model_dir is not None:
+        raise ConfigError("--model-dir goes with --optimize")
     rows = _run(data, keys, protocol, seeds, output, None)
     console.print(comparison_table(rows, f"{data.name} ({protocol}, test target)"))
     console.print(
@@ -115,9 +124,16 @@ def benchmark(
 
 
 def _optimize(
-    data_path: Path, keys: list[str], output: Path, epochs: int | None, params: dict[str, Any]
+    data_path: Path,
+    keys: list[str],
+    output: Path,
+    epochs: int | None,
+    params: dict[str, Any],
+    model_dir: Path | None,
 ) -> None:
     """``benchmark --optimize``: one compression table per model key."""
+    if model_dir is not None and len(keys) != 1:
+        raise ConfigError("--model-dir compresses one model: give one key in --models")
     data = load_dataset(data_path)
     for key in keys:
         out = output if len(keys) == 1 else output / key
@@ -138,6 +154,7 @@ def _optimize(
                 output=out,
                 progress=update,
                 dataset=data_path.name,
+                source_dir=model_dir,
             )
         header, lines = summary_rows(rows)
         table = Table(*header, title=f"{key} compressed on {data_path.name} (loo, test target)")

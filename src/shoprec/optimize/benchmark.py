@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from shoprec.data import Interactions, leave_one_out
+from shoprec.errors import ConfigError
 from shoprec.evaluation.benchmark import best_trial, tune
-from shoprec.models import FitOptions, create_model
+from shoprec.models import BaseRecommender, FitOptions, create_model, load_model
 
 from .derive import derive_variant, variant_name
 from .measure import measure_model
@@ -57,8 +58,9 @@ def run_compression_benchmark(
     output: Path | None = None,
     progress: ProgressCallback | None = None,
     dataset: str | None = None,
+    source_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Fit ``key`` once, derive each method's variant, and measure every one.
+    """Fit ``key`` once (or load it), derive each method's variant, and measure every one.
 
     Args:
         data: The whole interaction log and catalogue.
@@ -74,9 +76,15 @@ def run_compression_benchmark(
             ``artifacts/<name>`` (``None``: none).
         progress: Progress callback.
         dataset: Name shown in the reports.
+        source_dir: A ``key`` artifact already fit on this data's ``Split.test_train`` (e.g.
+            by ``benchmarks/sasrec_beauty.py --refit --save``) to compress instead of fitting
+            one; ``epochs`` is then the budget of the training methods and must be given.
 
     Returns:
         One row per model: the source first, then each variant, with ratios to the source.
+
+    Raises:
+        ConfigError: ``source_dir`` holds another model or catalogue, or ``epochs`` is missing.
     """
     total = len(methods) + 2
     done = 0
@@ -88,16 +96,20 @@ def run_compression_benchmark(
         done += 1
 
     split = leave_one_out(data)
-    step(f"{key}: choosing epochs on validation" if epochs is None else f"{key}: fitting")
     tuned = None
-    if epochs is None:
-        tuned = best_trial(tune(key, split, seed, points=[dict(params or {})]))
-        epochs = tuned.epochs
-    step(f"{key}: fitting on train + validation ({epochs} epochs)")
-    source = create_model(key, dict(params or {}))
-    opts = FitOptions(seed=seed, max_epochs=epochs)
     start = time.perf_counter()
-    source.fit(split.test_train, opts)
+    if source_dir is not None:
+        step(f"{key}: loading {source_dir}")
+        source = _load_source(source_dir, key, data, epochs)
+    else:
+        step(f"{key}: choosing epochs on validation" if epochs is None else f"{key}: fitting")
+        if epochs is None:
+            tuned = best_trial(tune(key, split, seed, points=[dict(params or {})]))
+            epochs = tuned.epochs
+        step(f"{key}: fitting on train + validation ({epochs} epochs)")
+        source = create_model(key, dict(params or {}))
+        source.fit(split.test_train, FitOptions(seed=seed, max_epochs=epochs))
+    opts = FitOptions(seed=seed, max_epochs=epochs)
     keep = (lambda name: output / "artifacts" / name) if output is not None else (lambda _: None)
     base = measure_model(key, source, split.test, latency_queries, keep(key))
     base["derive_seconds"] = time.perf_counter() - start
@@ -129,6 +141,20 @@ def run_compression_benchmark(
     if output is not None:
         write_compression_results(rows, output, dataset)
     return rows
+
+
+def _load_source(
+    source_dir: Path, key: str, data: Interactions, epochs: int | None
+) -> BaseRecommender:
+    """The artifact to compress, checked against the benchmark's model key and catalogue."""
+    if epochs is None:
+        raise ConfigError("--epochs is needed with a trained model: the training methods' budget")
+    source = load_model(source_dir)
+    if source.key != key:
+        raise ConfigError(f"{source_dir} holds a {source.key!r} model, not {key!r}")
+    if source.item_vocab.ids != data.item_vocab.ids:
+        raise ConfigError(f"{source_dir} was not trained on this catalogue")
+    return source
 
 
 def _ratios(row: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, float | None]:
