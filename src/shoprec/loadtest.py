@@ -234,6 +234,7 @@ def plot_timeline(timeline: list[dict[str, float]], title: str, path: Path) -> N
     """p50 / p99 / max latency per second of the run, as a PNG (log scale: stalls stand out)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import ScalarFormatter
 
     fig = Figure(figsize=(9, 3.5), layout="constrained")
     ax = fig.add_subplot()
@@ -241,6 +242,8 @@ def plot_timeline(timeline: list[dict[str, float]], title: str, path: Path) -> N
     for key, style in (("max_ms", ":"), ("p99_ms", "-"), ("p50_ms", "--")):
         ax.plot(t, [row[key] for row in timeline], style, label=key.removesuffix("_ms"))
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())  # 5, 10, 50 rather than 5x10^0 ...
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel("second of the run")
     ax.set_ylabel("HTTP latency (ms)")
     ax.set_title(title)
