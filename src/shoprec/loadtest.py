@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from threadpoolctl import threadpool_limits
 
 from shoprec.data import Interactions
@@ -325,11 +326,13 @@ async def _load(
         for user in users[:200]:  # warm-up: loads these shoppers' state, touches caches
             async with session.get(f"{base}/v1/users/{user}/recommendations") as response:
                 await response.read()
-        before = await _server_histogram(session, base)
+        before = await _server_samples(session, base)
         result = await _drive_without_gc(session, base, users, probe, spec)
+        after = await _server_samples(session, base)
         result["server_p99_ms_at_most"] = _bucket_quantile(
-            await _server_histogram(session, base), before, 0.99
+            _route_buckets(after), _route_buckets(before), 0.99
         )
+        result |= _gc_pauses(after, before)
         if spec.ingest_batches:
             result["ingest_events_per_s"] = await ingest(
                 session, base, items, spec.ingest_batches, spec.batch
@@ -392,16 +395,32 @@ _STEP_KEYS = ("achieved_rps", "p50_ms", "p99_ms", "max_ms", "errors")
 _ROUTE = "/v1/users/{user_id}/recommendations"
 
 
-async def _server_histogram(session: aiohttp.ClientSession, base: str) -> dict[float, float]:
-    """Cumulative bucket counts (upper bound in s -> requests) of the route's handler time."""
+async def _server_samples(session: aiohttp.ClientSession, base: str) -> list[Sample]:
+    """Every sample the server's ``/metrics`` exposes now."""
     async with session.get(f"{base}/metrics") as response:
         text = await response.text()
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _route_buckets(samples: list[Sample]) -> dict[float, float]:
+    """Cumulative bucket counts (upper bound in s -> requests) of the route's handler time."""
     return {
-        float(sample.labels["le"]): sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "shoprec_http_request_seconds"
-        for sample in family.samples
-        if sample.name.endswith("_bucket") and sample.labels.get("route") == _ROUTE
+        float(s.labels["le"]): s.value
+        for s in samples
+        if s.name == "shoprec_http_request_seconds_bucket" and s.labels.get("route") == _ROUTE
+    }
+
+
+def _gc_pauses(after: list[Sample], before: list[Sample]) -> dict[str, float]:
+    """The server's full (generation 2) collections in between: how many, total pause ms."""
+
+    def total(samples: list[Sample], name: str) -> float:
+        key = f"shoprec_gc_pause_seconds_{name}"
+        return sum(s.value for s in samples if s.name == key and s.labels["generation"] == "2")
+
+    return {
+        "server_full_gcs": total(after, "count") - total(before, "count"),
+        "server_full_gc_ms": 1000 * (total(after, "sum") - total(before, "sum")),
     }
 
 

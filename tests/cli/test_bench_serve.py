@@ -36,6 +36,7 @@ def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> No
     assert figures["ingest_events_per_s"] > 0
     assert 0 < figures["in_process_p50_ms"] <= figures["in_process_p99_ms"]
     assert 0 < figures["server_p99_ms_at_most"] <= 1000  # a histogram bucket bound
+    assert figures["server_full_gcs"] >= 0 and figures["server_full_gc_ms"] >= 0
     timeline = figures["timeline"]  # the 60 timed requests (80 less 20 probes), per second
     assert [row["second"] for row in timeline] == [0, 1]
     assert sum(row["requests"] for row in timeline) == 60

@@ -61,6 +61,7 @@ def run_server(
     # (measured: a 12k-item cosine search took 7 ms with threads under load, 0.1 ms without).
     threadpool_limits(limits=1)
     app = create_app(settings)
+    unwatch_gc = app.state.service.metrics.watch_gc()
     # The catalogue mirror, vocabularies and indexes are millions of long-lived objects: left
     # to the cyclic GC, each full collection walked them all (multi-second pauses with a 1M-item
     # catalogue). Frozen, they are never scanned; objects made per request still are.
@@ -85,4 +86,5 @@ def run_server(
             log_level="warning" if pages else "info",
         )
     finally:
+        unwatch_gc()
         gc.unfreeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -49,6 +50,32 @@ class ServiceMetrics:
         )
         self.state_size = Gauge("shoprec_live_state_users", "Shoppers held in memory", registry=r)
         self.catalog_size = Gauge("shoprec_catalog_items", "Items in the catalogue", registry=r)
+
+    def watch_gc(self) -> Callable[[], None]:
+        """Time every cyclic garbage collection of this process; returns the un-watch call.
+
+        A full collection stops the event loop: its pauses show up as latency stalls, and
+        this histogram tells them apart from slow handlers. The collector's callbacks are
+        process-wide, so the server registers this once (tests build many apps).
+        """
+        pauses = Histogram(
+            "shoprec_gc_pause_seconds",
+            "Cyclic garbage collector pauses",
+            ["generation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        started = 0.0
+
+        def callback(phase: str, info: dict[str, int]) -> None:
+            nonlocal started
+            if phase == "start":
+                started = time.perf_counter()
+            else:
+                pauses.labels(str(info["generation"])).observe(time.perf_counter() - started)
+
+        gc.callbacks.append(callback)
+        return lambda: gc.callbacks.remove(callback)
 
     def watch_sizes(self, state: Callable[[], int], catalog: Callable[[], int]) -> None:
         """Read the live-state and catalogue sizes at each scrape."""
