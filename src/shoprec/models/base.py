@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -19,7 +20,7 @@ from safetensors.numpy import load_file, save_file
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ArtifactError, NotFittedError
-from shoprec.types import EVENT_TYPE_CODES, Candidates, Query
+from shoprec.types import EVENT_TYPE_CODES, Candidates, ItemId, Query, top_indices
 
 from .config import BaseConfig, FitOptions
 
@@ -133,15 +134,22 @@ class BaseRecommender(ABC):
         picked = np.where(idx >= 0, scores[np.maximum(idx, 0)], np.nan).astype(np.float32)
         return Candidates(items.item_ids, picked)
 
+    def top_k(self, query: Query, k: int, exclude: Iterable[ItemId] = ()) -> Candidates:
+        """The ``k`` best-scored items for one query, ``exclude`` left out (unknown ids ignored).
+
+        Straight from the score row: only the ``k`` winners become ids, not the catalogue.
+        """
+        self._require_fitted()
+        scores = np.array(self.score_batch(self.encode(query))[0], dtype=np.float32)  # a copy
+        skip = self.item_vocab.lookup(exclude)
+        scores[skip[skip >= 0]] = np.nan
+        rows = top_indices(scores, k)
+        ids = self.item_vocab.ids
+        return Candidates(tuple(ids[r] for r in rows), scores[rows])
+
     def recommend(self, query: Query, k: int = 10, exclude_seen: bool = True) -> Candidates:
         """Top ``k`` items for a query, excluding the history's items unless told otherwise."""
-        scored = self.score(query)
-        if exclude_seen and query.history:
-            seen = self.item_vocab.lookup(query.history_items)
-            scores = scored.scores.copy()
-            scores[seen[seen >= 0]] = np.nan
-            scored = Candidates(scored.item_ids, scores)
-        return scored.top(k)
+        return self.top_k(query, k, query.history_items if exclude_seen else ())
 
     def similar_items(self, item_id: str, k: int = 10) -> Candidates:
         """Items most related to ``item_id`` (itself excluded); empty for an unknown item."""

@@ -7,7 +7,7 @@ from collections.abc import Collection
 import numpy as np
 
 from shoprec.models import BaseRecommender, EmbeddingModel
-from shoprec.types import Candidates, ItemId, Query, top_indices
+from shoprec.types import Candidates, ItemId, Query
 
 from .source import Retrieved
 from .vector_index import IndexConfig, VectorIndex
@@ -43,16 +43,12 @@ class ModelSource:
         vocab = self.model.item_vocab
         if not any(e.item_id in vocab for e in query.history):
             return Retrieved(Candidates(()))
+        if self.index is None or not isinstance(self.model, EmbeddingModel):
+            return Retrieved(self.model.top_k(query, k, exclude))
         skip = vocab.lookup(exclude) if exclude else np.zeros(0, np.int64)
         skip = skip[skip >= 0]
-        if self.index is not None and isinstance(self.model, EmbeddingModel):
-            vector = self.model.query_embeddings(self.model.encode(query))[0]
-            rows, scores = self.index.search(vector, k + len(skip))
-            keep = ~np.isin(rows, skip)
-            rows, scores = rows[keep][:k], scores[keep][:k]
-            return Retrieved(Candidates(tuple(vocab.ids[r] for r in rows), scores))
-        # Straight from the score row: only the top k rows become ids, not the catalogue.
-        scores = np.array(self.model.score_batch(self.model.encode(query))[0], dtype=np.float32)
-        scores[skip] = np.nan
-        rows = top_indices(scores, k)
-        return Retrieved(Candidates(tuple(vocab.ids[r] for r in rows), scores[rows]))
+        vector = self.model.query_embeddings(self.model.encode(query))[0]
+        rows, scores = self.index.search(vector, k + len(skip))
+        keep = ~np.isin(rows, skip)
+        rows, scores = rows[keep][:k], scores[keep][:k]
+        return Retrieved(Candidates(tuple(vocab.ids[r] for r in rows), scores))
