@@ -9,6 +9,11 @@ Usage::
 
     python benchmarks/latency.py                                   # Beauty, four baselines
     python benchmarks/latency.py --models ease,covisit --requests 2000
+    python benchmarks/latency.py --artifacts bench-output/compression-beauty/artifacts/*
+
+``--artifacts`` times saved models instead of fitting baselines, exactly as the compression
+benchmark's latency columns do (``shoprec.optimize.latency_ms``: the same 300 seeded test
+histories, one thread): its table can be re-timed after a change without re-deriving it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.data import leave_one_out, load_dataset
-from shoprec.models import FitOptions, create_model
+from shoprec.models import FitOptions, create_model, load_model
+from shoprec.optimize import latency_ms
 from shoprec.types import HistoryEvent, Query
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -41,6 +47,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "amazon_beauty")
     parser.add_argument("--models", default="popularity,covisit,ease,als")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--artifacts", type=Path, nargs="+", default=None)
     args = parser.parse_args()
     console = Console()
     console.print(
@@ -48,6 +55,13 @@ def main() -> None:
         f"python {platform.python_version()}; data: {args.data.name}"
     )
     split = leave_one_out(load_dataset(args.data))
+    if args.artifacts:
+        table = Table("artifact", "recommend p50 ms", "recommend p99 ms", title="saved models")
+        for path in args.artifacts:
+            timed = latency_ms(load_model(path), split.test)
+            table.add_row(path.name, f"{timed['p50_ms']:.3f}", f"{timed['p99_ms']:.3f}")
+        console.print(table)
+        return
     cases = split.test.histories
     vocab = split.test_train.item_vocab.ids
     rows = np.random.default_rng(0).choice(len(cases), size=args.requests, replace=False)
