@@ -199,16 +199,24 @@ async def drive(
         fresh_hits += any(f"you viewed {title}" in r["reason"] for r in body["items"])
 
     tasks: list[asyncio.Task[None]] = []
+    # The generator's own collector pauses would be billed to the server as latency: none
+    # during the timed run (a minute of load leaves a few MB of garbage).
+    gc.collect()
+    gc.disable()
     began = time.perf_counter()
-    for i in range(int(spec.rate * spec.duration)):
-        delay = began + i / spec.rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if spec.fresh_every and i % spec.fresh_every == spec.fresh_every - 1:
-            tasks.append(asyncio.create_task(fresh(i)))
-        else:
-            tasks.append(asyncio.create_task(recommend(users[int(rng.integers(len(users)))])))
-    await asyncio.gather(*tasks)
+    try:
+        for i in range(int(spec.rate * spec.duration)):
+            delay = began + i / spec.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if spec.fresh_every and i % spec.fresh_every == spec.fresh_every - 1:
+                tasks.append(asyncio.create_task(fresh(i)))
+            else:
+                user = users[int(rng.integers(len(users)))]
+                tasks.append(asyncio.create_task(recommend(user)))
+        await asyncio.gather(*tasks)
+    finally:
+        gc.enable()
     elapsed = time.perf_counter() - began
     return {
         "requests": len(tasks),
@@ -327,7 +335,7 @@ async def _load(
             async with session.get(f"{base}/v1/users/{user}/recommendations") as response:
                 await response.read()
         before = await _server_samples(session, base)
-        result = await _drive_without_gc(session, base, users, probe, spec)
+        result = await drive(session, base, users, probe, spec)
         after = await _server_samples(session, base)
         result["server_p99_ms_at_most"] = _bucket_quantile(
             _route_buckets(after), _route_buckets(before), 0.99
@@ -340,25 +348,6 @@ async def _load(
         if spec.max_rate_steps:
             result |= await max_sustainable_rate(session, base, users, probe, spec)
     return result
-
-
-async def _drive_without_gc(
-    session: aiohttp.ClientSession,
-    base: str,
-    users: list[str],
-    probe: tuple[str, str],
-    spec: LoadSpec,
-) -> dict[str, Any]:
-    """:func:`drive` with the load generator's cyclic GC off.
-
-    Its pauses would be billed to the server as latency; a minute of load leaves a few MB.
-    """
-    gc.collect()
-    gc.disable()
-    try:
-        return await drive(session, base, users, probe, spec)
-    finally:
-        gc.enable()
 
 
 async def max_sustainable_rate(
@@ -379,7 +368,7 @@ async def max_sustainable_rate(
     steps = []
     for _ in range(spec.max_rate_steps):
         step = replace(spec, rate=rate, duration=spec.step_duration, fresh_every=0)
-        run = await _drive_without_gc(session, base, users, probe, step)
+        run = await drive(session, base, users, probe, step)
         kept = run["achieved_rps"] >= 0.98 * rate and run["errors"] == 0
         sustained = kept and run["p99_ms"] <= spec.p99_target_ms
         steps.append({"rate": rate, "sustained": sustained} | {k: run[k] for k in _STEP_KEYS})
