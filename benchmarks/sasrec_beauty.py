@@ -53,8 +53,10 @@ def withhold_items(split: Split, frac: float, seed: int) -> tuple[Split, dict[st
     """Cold-item protocol: drop a seeded ``frac`` of items from every training event.
 
     Returns the split with the reduced training log (validation cases targeting a withheld item
-    dropped too) and the test cases grouped by target: ``cold`` (withheld) and ``warm``.
-    Histories keep withheld items: the model reads them through their text.
+    moved out of early stopping) and the groups to report: ``val_cold`` (those validation
+    cases: the target for choosing cold-start settings such as ``id_dropout``), ``test_cold``
+    and ``test_warm`` (test cases by target). Histories keep withheld items: the model reads
+    them through their text.
     """
     data = split.train
     rng = np.random.default_rng(seed)
@@ -65,8 +67,9 @@ def withhold_items(split: Split, frac: float, seed: int) -> tuple[Split, dict[st
     train = data.with_events(data.events.filter(~pl.col("item_id").is_in(cold_ids)))
     val = split.validation.take(np.flatnonzero(~cold[split.validation.targets]))
     groups = {
-        "cold": split.test.take(np.flatnonzero(cold[split.test.targets])),
-        "warm": split.test.take(np.flatnonzero(~cold[split.test.targets])),
+        "val_cold": split.validation.take(np.flatnonzero(cold[split.validation.targets])),
+        "test_cold": split.test.take(np.flatnonzero(cold[split.test.targets])),
+        "test_warm": split.test.take(np.flatnonzero(~cold[split.test.targets])),
     }
     return Split(train, val, split.test_train, split.test), groups
 
@@ -103,7 +106,7 @@ def run_seed(
         "recommend_ms": latency_ms(model, split.test, n=500),
     }
     for name, cases in (groups or {}).items():
-        row[f"test_{name}"] = evaluate(model, cases)
+        row[name] = evaluate(model, cases)
         row[f"n_{name}"] = len(cases)
     if refit:
         row |= refit_on_test_train(split, config, seed, model.best_epoch, save)
@@ -195,7 +198,7 @@ def main() -> None:
         if args.log:
             with args.log.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
-    for split_name in ("val", "test", "test_refit", "test_cold", "test_warm"):
+    for split_name in ("val", "test", "test_refit", "val_cold", "test_cold", "test_warm"):
         for metric in ("NDCG@10", "HR@10"):
             vals = [r[split_name][metric] for r in results if split_name in r]
             if not vals:

@@ -99,6 +99,19 @@ def test_save_load_round_trip_gives_identical_scores(chain_model: SASRec, tmp_pa
     np.testing.assert_array_equal(loaded.score_batch(hist), chain_model.score_batch(hist))
 
 
+def test_low_rank_id_table_learns_the_chains_and_round_trips(tmp_path: Path) -> None:
+    model = SASRec(TINY.model_copy(update={"item_repr": "fused", "id_dim": 8}))
+    model.fit(chain_shop(np.random.default_rng(0)), FitOptions(seed=0))
+    assert model.net is not None and model.net.items.id_up is not None
+    for k in range(6):
+        assert model.recommend(Query.from_items([f"a{k}", f"b{k}"]), k=1).item_ids == (f"c{k}",)
+    model.add_items(["new"], ["a brand new lipstick"])
+    model.save(tmp_path / "m")
+    hist = model.encode(Query.from_items(["a1", "b1", "new"]))
+    loaded = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.score_batch(hist), model.score_batch(hist))
+
+
 def test_same_seed_same_model_other_seed_other_model() -> None:
     data = chain_shop(np.random.default_rng(0), n_users=60)
     cfg = TINY.model_copy(update={"dropout": 0.1, "emb_dropout": 0.1})

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from shoprec.data import Interactions, UserSequences, leave_one_out
-from shoprec.errors import ConfigError
+from shoprec.errors import ArtifactError, ConfigError
 from shoprec.evaluation import evaluate
-from shoprec.models import FitOptions, Popularity, load_model
+from shoprec.models import BaseRecommender, FitOptions, Popularity, load_model
 from shoprec.models.sasrec import (
     SASRec,
     SASRecDistilled,
@@ -21,7 +21,8 @@ from shoprec.models.sasrec import (
     SASRecOnnx,
     SASRecPruned,
 )
-from shoprec.models.sasrec.compress import Int8Catalogue, pruned_sparsity
+from shoprec.models.sasrec.compress import Int8Catalogue, init_student, pruned_sparsity
+from shoprec.models.sasrec.net import SASRecNet
 from shoprec.types import Query
 
 from .planted import TINY, chain_shop
@@ -211,6 +212,28 @@ def test_distillation_beats_the_student_trained_alone() -> None:
     assert model.parameter_count() < 0.25 * teacher.parameter_count()
 
 
+def test_low_rank_student_starts_from_the_teachers_best_rank_r_item_table(teacher: SASRec) -> None:
+    t_net = teacher.net
+    assert t_net is not None
+    rank = 4
+    student = SASRecNet(t_net.items.n_items, t_net.items.text.shape[1], teacher.config.model_copy(
+        update={"id_dim": rank}
+    ))  # fmt: skip
+    init_student(student, t_net)
+    ids = t_net.items.id_emb.detach()  # type: ignore[union-attr]
+    sv = torch.linalg.svdvals(ids)
+    with torch.no_grad():
+        gap = torch.linalg.norm(student.items() - t_net.items())
+        # Only the ID part differs, by exactly the SVD tail (Eckart-Young); the rest is copied.
+        torch.testing.assert_close(gap, sv[rank:].square().sum().sqrt(), rtol=1e-4, atol=1e-5)
+        qkv = student.blocks[0].attn.qkv.weight
+        torch.testing.assert_close(qkv, t_net.blocks[0].attn.qkv.weight)
+    n, d = ids.shape
+    assert sum(p.numel() for p in student.parameters()) == (
+        sum(p.numel() for p in t_net.parameters()) - n * d + n * rank + rank * d
+    )
+
+
 def test_distilled_artifact_loads_as_the_student(
     teacher: SASRec, shop: Interactions, tmp_path: Path
 ) -> None:
@@ -239,6 +262,18 @@ def test_variants_need_a_sasrec_source(shop: Interactions) -> None:
         derive_variant(pop, "zip")
 
 
+def test_int8_top_k_ranks_like_the_full_score_rows(teacher: SASRec) -> None:
+    variant = SASRecInt8.derive(teacher, shortlist=5)
+    for k in range(6):
+        query = Query.from_items([f"a{k}", f"b{k}"])
+        for exclude in ((), (f"c{k}", "a0", "unknown")):
+            fast = variant.top_k(query, 4, exclude)
+            full = BaseRecommender.top_k(variant, query, 4, exclude)  # via whole score rows
+            assert fast.item_ids == full.item_ids
+            np.testing.assert_allclose(fast.scores, full.scores, rtol=1e-5)
+    assert variant.top_k(Query(), 3).item_ids == ()
+
+
 def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
     gen = torch.Generator().manual_seed(0)
     centres = torch.randn(50, 32, generator=gen)
@@ -251,3 +286,6 @@ def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
     torch.testing.assert_close(scores, exact.values)
     approx = catalogue.approximate(h)
     assert (approx - h @ table.T).abs().max() < 0.05 * (h @ table.T).abs().max()
+    # Per-item scales (an older artifact format) cannot feed the int8 scan: a clear error.
+    with pytest.raises(ArtifactError, match="one scale expected"):
+        Int8Catalogue(table, catalogue.codes, torch.ones(len(table)))

@@ -16,6 +16,7 @@ short-list length.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import logging
@@ -35,7 +36,7 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantLinear
 from torch.ao.quantization import quantize_dynamic
 from torch.nn.utils import prune
 
-from shoprec.errors import ConfigError
+from shoprec.errors import ArtifactError, ConfigError
 
 from .config import SASRecConfig
 from .data import PAD, SeqBatch
@@ -154,31 +155,56 @@ def _per_channel(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 class Int8Catalogue:
     """Catalogue scoring with an int8 item table and exact fp32 re-scoring of a short list.
 
-    Approximate scores of every item come from one int8 matrix product (the table as the weight
-    of a dynamic int8 linear layer, per-item scales); each row's ``shortlist`` best items are
-    then re-scored exactly with their fp32 vectors.
+    The codes are symmetric int8 with one scale for the whole table, so the same codes serve two
+    kernels, each built on first use: a faiss int8 scan with a fused top-k for :meth:`top_k`
+    (one history, the serving case: the scan reads a quarter of the fp32 table's bytes and
+    never writes a score row), and a dynamic int8 linear layer (fbgemm) for the full score rows
+    of :meth:`scores`. Either way the short list is then re-scored exactly in fp32.
 
     Args:
         table: ``(N, D)`` item vectors.
-        codes: ``(N, D)`` int8 codes and ``scales`` ``(N,)`` (default: computed from ``table``).
-        scales: Per-item scales of ``codes``.
+        codes: ``(N, D)`` int8 codes and their ``scale`` (default: computed from ``table``).
+        scale: One-element tensor, the scale of ``codes``.
     """
 
     def __init__(
         self,
         table: torch.Tensor,
         codes: torch.Tensor | None = None,
-        scales: torch.Tensor | None = None,
+        scale: torch.Tensor | None = None,
     ) -> None:
-        if codes is None or scales is None:
-            codes, scales = _symmetric_int8(table.float())
+        if codes is None or scale is None:
+            scale = table.abs().max().clamp(min=1e-12).reshape(1).float() / 127.0
+            codes = torch.round(table.float() / scale).clamp(-127, 127).to(torch.int8)
+        if scale.numel() != 1:
+            raise ArtifactError(
+                f"int8 item table: one scale expected, got {scale.numel()} (an artifact of an "
+                "older format: derive the int8 variant again)"
+            )
         self.table = table.float().contiguous()  # (N, D)
         self.codes = codes
-        self.scales = scales
-        n, d = table.shape
+        self.scale = scale
+
+    @functools.cached_property
+    def _linear(self) -> DynamicQuantLinear:
+        n, d = self.codes.shape
         with _quantized_tensors():
-            self._linear = DynamicQuantLinear(d, n, bias_=False, dtype=torch.qint8)  # type: ignore[no-untyped-call]
-            self._linear.set_weight_bias(_per_channel(codes, scales), None)
+            linear = DynamicQuantLinear(d, n, bias_=False, dtype=torch.qint8)  # type: ignore[no-untyped-call]
+            linear.set_weight_bias(_per_channel(self.codes, self.scale.expand(n)), None)
+        return linear
+
+    @functools.cached_property
+    def _index(self) -> Any:
+        import faiss  # only needed when single histories are ranked this way
+
+        n, d = self.codes.shape
+        # "direct_signed" stores each int8 code as is: the scan's dot products are the int8
+        # approximations divided by the one scale, so they rank items the same way.
+        index = faiss.IndexScalarQuantizer(
+            d, faiss.ScalarQuantizer.QT_8bit_direct_signed, faiss.METRIC_INNER_PRODUCT
+        )
+        index.add(self.codes.float().numpy())
+        return index
 
     def approximate(self, h: torch.Tensor) -> torch.Tensor:
         """Int8 scores ``(B, N)`` of every item for states ``h`` ``(B, D)``."""
@@ -193,9 +219,11 @@ class Int8Catalogue:
 
     def top_k(self, h: torch.Tensor, k: int, shortlist: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Top ``k`` items ``(B, k)`` (indices, exact scores) via the int8 short list."""
-        idx = self.approximate(h).topk(min(shortlist, self.table.shape[0]), dim=1).indices
+        s = min(shortlist, self.table.shape[0])
+        _, found = self._index.search(np.ascontiguousarray(h.detach().float().numpy()), s)
+        idx = torch.from_numpy(found)  # (B, S)
         exact = torch.einsum("bsd,bd->bs", self.table[idx], h.float())  # (B, S)
-        best = exact.topk(min(k, exact.shape[1]), dim=1)
+        best = exact.topk(min(k, s), dim=1)
         return idx.gather(1, best.indices), best.values
 
 
@@ -232,6 +260,34 @@ def pruned_sparsity(net: nn.Module) -> dict[str, float]:
 
 
 # -- distillation ----------------------------------------------------------------------------
+def init_student(student: SASRecNet, teacher: SASRecNet) -> None:
+    """Start ``student`` from whatever of ``teacher`` fits it.
+
+    Every tensor of the same name and shape is copied (text vectors always; with the teacher's
+    width also the Transformer, positions, types and text projection). A narrower ID table
+    (``id_dim``) starts from the teacher's ID vectors' truncated SVD: the best rank-``r``
+    approximation, split evenly between the table and its lifting matrix.
+    """
+    own = student.state_dict()
+    with torch.no_grad():
+        for name, value in teacher.state_dict().items():
+            if name in own and own[name].shape == value.shape:
+                own[name].copy_(value)
+        s_items, t_items = student.items, teacher.items
+        if s_items.id_up is None or t_items.id_emb is None:
+            return
+        if s_items.id_up.weight.shape[0] != t_items.hidden:
+            return
+        full = t_items.id_emb.detach()  # (N, Dt) or (N, Rt) lifted below
+        if t_items.id_up is not None:
+            full = t_items.id_up(full)
+        u, sv, vh = torch.linalg.svd(full, full_matrices=False)
+        r = s_items.id_emb.shape[1]  # type: ignore[union-attr]
+        root = sv[:r].sqrt()
+        s_items.id_emb.copy_(u[:, :r] * root)  # type: ignore[union-attr]
+        s_items.id_up.weight.copy_(vh[:r].T * root)
+
+
 class DistillTrainer(Trainer):
     """Trains a student on the true next items plus the teacher's softened scores.
 

@@ -31,6 +31,11 @@ class SASRecConfig(BaseConfig):
     """Standard deviation of the initial ID embeddings. Large values (PyTorch's ``nn.Embedding``
     default is 1) let ID vectors learn in fewer epochs."""
 
+    id_dim: int | None = Field(None, ge=1)
+    """Width of the ID embeddings (``None``: ``hidden``). Narrower ID vectors are lifted to
+    ``hidden`` by one shared learned matrix: a low-rank item table of ``N * id_dim`` instead of
+    ``N * hidden`` parameters, which dominate the model on a large catalogue."""
+
     n_layers: int = Field(2, ge=1)
     """Number of Transformer blocks."""
 

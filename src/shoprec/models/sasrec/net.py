@@ -21,7 +21,8 @@ N_EVENT_TYPES = len(EVENT_TYPE_CODES) + 1
 class ItemTable(nn.Module):
     """Representation of every catalogue item, ``(N, D)``.
 
-    ``fused`` = ID embedding + linear projection of the frozen text embedding. Items never seen in
+    ``fused`` = ID embedding + linear projection of the frozen text embedding. ID vectors
+    narrower than ``hidden`` (``id_dim``) are lifted by one shared matrix. Items never seen in
     training have ``known = 0``: their ID row is masked to zero (it could only be noise), so they
     are represented by their text alone and receive no ID gradient.
     """
@@ -29,7 +30,10 @@ class ItemTable(nn.Module):
     def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
         super().__init__()
         self.hidden = cfg.hidden
-        self.id_emb = nn.Parameter(torch.zeros(n_items, cfg.hidden)) if cfg.uses_id else None
+        id_dim = cfg.id_dim or cfg.hidden
+        self.id_emb = nn.Parameter(torch.zeros(n_items, id_dim)) if cfg.uses_id else None
+        lifted = cfg.uses_id and id_dim != cfg.hidden
+        self.id_up = nn.Linear(id_dim, cfg.hidden, bias=False) if lifted else None
         self.text_proj = nn.Linear(text_dim, cfg.hidden) if cfg.uses_text else None
         self.text_drop = nn.Dropout(cfg.text_dropout)
         self.id_dropout = cfg.id_dropout if cfg.item_repr == "fused" else 0.0
@@ -53,7 +57,8 @@ class ItemTable(nn.Module):
             if self.training and self.id_dropout > 0:
                 # Some items train from their text alone, as cold items will have to serve.
                 keep = keep * (torch.rand_like(keep) >= self.id_dropout)
-            out = out + self.id_emb * keep[:, None]  # (N, D)
+            ids = self.id_emb * keep[:, None]  # (N, R)
+            out = out + (self.id_up(ids) if self.id_up is not None else ids)  # (N, D)
         if self.text_proj is not None:
             out = out + self.text_proj(self.text_drop(self.text))  # (N, X) -> (N, D)
         return out

@@ -170,10 +170,11 @@ class SASRec(BaseRecommender):
     def _warm_start(self, net: SASRecNet, previous: SASRec) -> None:
         """Copy ``previous``'s weights into ``net``; shared items keep their ID vectors."""
         prev_net = previous._require_net()
-        if previous.config.hidden != self.config.hidden:
+        shape = (previous.config.hidden, previous.config.id_dim)
+        if shape != (self.config.hidden, self.config.id_dim):
             raise ModelError(
-                f"warm start needs the same hidden width ({previous.config.hidden} != "
-                f"{self.config.hidden})"
+                f"warm start needs the same hidden and ID widths ({shape} != "
+                f"{(self.config.hidden, self.config.id_dim)})"
             )
         own = net.state_dict()
         item_keys = {"items.id_emb", "items.text", "items.known"}
@@ -328,7 +329,7 @@ class SASRec(BaseRecommender):
             items.text = torch.zeros(items.n_items + k, 0)
         if items.id_emb is not None:
             items.id_emb = nn.Parameter(
-                torch.cat([items.id_emb.detach(), torch.zeros(k, items.hidden)])
+                torch.cat([items.id_emb.detach(), torch.zeros(k, items.id_emb.shape[1])])
             )
         items.known = torch.cat([items.known, torch.zeros(k)])
         self.item_vocab.add(fresh)

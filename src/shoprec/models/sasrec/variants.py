@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from abc import abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -32,6 +33,7 @@ from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ConfigError, DataError, ModelError
 from shoprec.models.base import BaseRecommender, Scores
 from shoprec.models.config import FitOptions
+from shoprec.types import Candidates, ItemId, Query
 
 from .compress import (
     INT8_SUFFIX,
@@ -43,6 +45,7 @@ from .compress import (
     encoder_state,
     export_onnx,
     finalize_pruning,
+    init_student,
     int8_encoder,
     int8_linear_arrays,
     make_encoder,
@@ -106,16 +109,24 @@ class PrunedConfig(SASRecConfig):
 
 
 class DistilledConfig(SASRecConfig):
-    """SASRec config of the teacher + the smaller student and the distillation loss."""
+    """SASRec config of the teacher + the smaller student and the distillation loss.
 
-    student_hidden: int = Field(16, ge=8)
-    """Width of the student."""
+    The default student keeps the teacher's Transformer and shrinks its ID table, which holds
+    nearly all the parameters of a catalogue-sized model, to ``student_id_dim`` columns; it
+    starts from the teacher (see :func:`~shoprec.models.sasrec.compress.init_student`).
+    """
 
-    student_layers: int = Field(2, ge=1)
-    """Transformer blocks of the student."""
+    student_hidden: int | None = Field(None, ge=8)
+    """Width of the student (``None``: the teacher's)."""
 
-    student_heads: int = Field(1, ge=1)
-    """Attention heads of the student (must divide ``student_hidden``)."""
+    student_layers: int | None = Field(None, ge=1)
+    """Transformer blocks of the student (``None``: the teacher's)."""
+
+    student_heads: int | None = Field(None, ge=1)
+    """Attention heads of the student (``None``: the teacher's; must divide its width)."""
+
+    student_id_dim: int | None = Field(8, ge=1)
+    """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
     temperature: float = Field(2.0, gt=0.0)
     """Softening temperature of teacher and student scores in the distillation term."""
@@ -123,19 +134,21 @@ class DistilledConfig(SASRecConfig):
     distill_weight: float = Field(0.5, ge=0.0, le=1.0)
     """Weight of the distillation term; ``1 - distill_weight`` goes to the true next items."""
 
-    student_epochs: int | None = Field(None, ge=1)
-    """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``)."""
+    student_epochs: int | None = Field(4, ge=1)
+    """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
+    default student starts from the teacher: a short fine-tune, as after pruning."""
 
     def student(self) -> SASRecConfig:
         """The student's own SASRec config (the teacher's with the student's shape)."""
         base = _base_config(self)
-        return base.model_copy(
-            update={
-                "hidden": self.student_hidden,
-                "n_layers": self.student_layers,
-                "n_heads": self.student_heads,
-            }
-        )
+        shape = {
+            "hidden": self.student_hidden,
+            "n_layers": self.student_layers,
+            "n_heads": self.student_heads,
+        }
+        update: dict[str, int | None] = {k: v for k, v in shape.items() if v is not None}
+        update["id_dim"] = self.student_id_dim
+        return SASRecConfig.model_validate(base.model_dump() | update)
 
 
 def _base_config(config: SASRecConfig) -> SASRecConfig:
@@ -256,9 +269,7 @@ class SASRecDistilled(_DerivedSASRec):
         teacher_net = teacher._require_net()
         torch.manual_seed(opts.seed)
         net = SASRecNet(len(self.item_vocab), teacher_net.items.text.shape[1], student_cfg)
-        with torch.no_grad():
-            net.items.text.copy_(teacher_net.items.text)
-            net.items.known.copy_(teacher_net.items.known)
+        init_student(net, teacher_net)
         device = resolve_device(opts.device)
         rows = training_windows(train.sequences, cfg.max_len, cfg.time_gap_buckets)
         trainer = DistillTrainer(
@@ -403,7 +414,7 @@ class SASRecInt8(_FrozenSASRec):
         arrays = {f"encoder.{k}": v for k, v in int8_linear_arrays(encoder).items()}
         arrays["table"] = table.numpy()
         arrays["table" + INT8_SUFFIX] = catalogue.codes.numpy()
-        arrays["table" + SCALE_SUFFIX] = catalogue.scales.numpy()
+        arrays["table" + SCALE_SUFFIX] = catalogue.scale.numpy()
         return arrays
 
     def _load(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
@@ -417,10 +428,39 @@ class SASRecInt8(_FrozenSASRec):
             torch.from_numpy(arrays["table" + SCALE_SUFFIX]),
         )
 
-    def _score_rows(self, batch: SeqBatch) -> npt.NDArray[np.float32]:
+    def _states(self, batch: SeqBatch) -> torch.Tensor:
         t = _torch_batch(batch)
-        h = self.encoder(self.table, t["items"], t["types"], t["gaps"])[:, -1]  # (B, D)
-        return self.catalogue.scores(h, self.config.shortlist).numpy()  # type: ignore[no-any-return]
+        return self.encoder(self.table, t["items"], t["types"], t["gaps"])[:, -1]  # type: ignore[no-any-return]
+
+    def _score_rows(self, batch: SeqBatch) -> npt.NDArray[np.float32]:
+        return self.catalogue.scores(self._states(batch), self.config.shortlist).numpy()  # type: ignore[no-any-return]
+
+    @torch.inference_mode()
+    def top_k(self, query: Query, k: int, exclude: Iterable[ItemId] = ()) -> Candidates:
+        """One history's top ``k`` through the int8 scan: no score row over the catalogue.
+
+        The same ranking as scoring the whole catalogue (:meth:`Int8Catalogue.top_k`), with
+        ``exclude`` (and items an ID-only model never trained on) skipped.
+        """
+        self._require_fitted()
+        seqs = self.encode(query)
+        if not len(seqs.items):
+            return Candidates(())
+        skip = {int(i) for i in self.item_vocab.lookup(exclude) if i >= 0}
+        if not self.config.uses_text:
+            skip.update(np.flatnonzero(self._known == 0).tolist())
+        # take() trims the padding as score_batch's batches do (the int8 activations see the
+        # same values, so both paths rank alike).
+        rows = inference_windows(seqs, self.config.max_len, self.config.time_gap_buckets).take(
+            np.arange(1)
+        )
+        want = k + len(skip)
+        idx, vals = self.catalogue.top_k(self._states(rows), want, self.config.shortlist + want)
+        pairs = zip(idx[0].tolist(), vals[0].tolist(), strict=True)
+        best = [(i, v) for i, v in pairs if i not in skip][:k]
+        ids = self.item_vocab.ids
+        scores = np.array([v for _, v in best], dtype=np.float32)
+        return Candidates(tuple(ids[i] for i, _ in best), scores)
 
 
 def _to_storable(tensor: torch.Tensor) -> npt.NDArray[Any]:
