@@ -88,6 +88,20 @@ def test_optimize_int8_writes_an_artifact_load_model_serves(artifact: Path, tmp_
     assert [_top1(out, k) for k in range(6)] == [f"c{k}" for k in range(6)]
 
 
+def test_optimize_publish_makes_the_variant_the_homes_current_model(
+    artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shoprec.models import ModelVersions
+
+    monkeypatch.setenv("SHOPREC_HOME", str(tmp_path / "home"))
+    args = ["optimize", str(artifact), "--method", "int8", "--output", str(tmp_path / "o")]
+    result = runner.invoke(app, [*args, "--publish"])
+    assert result.exit_code == 0, result.output
+    current = ModelVersions(tmp_path / "home" / "models").current()
+    assert current.name.endswith("sasrec-int8") and "published as" in result.output
+    assert [_top1(current, k) for k in range(6)] == [f"c{k}" for k in range(6)]
+
+
 def test_optimize_prune_fine_tunes_on_the_data(artifact: Path, shop: Path, tmp_path: Path) -> None:
     out = tmp_path / "pruned"
     args = ["optimize", str(artifact), "--method", "prune", "--output", str(out)]

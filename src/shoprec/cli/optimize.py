@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from shoprec.data.loaders import load_dataset
-from shoprec.models import FitOptions
+from shoprec.models import FitOptions, ModelVersions
 from shoprec.optimize import METHODS, artifact_size_mb, optimize_artifact, parameter_count
 
-from .app import ParamOption, app, console, parse_params
+from .app import ConfigOption, ParamOption, app, console, parse_params, settings_from
 
 
 @app.command("optimize")
@@ -29,6 +30,14 @@ def optimize(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the training methods.")] = 0,
     device: Annotated[str, typer.Option(help="Torch device for training methods.")] = "auto",
+    publish: Annotated[
+        bool,
+        typer.Option(
+            help="Also publish the variant as a new version of the home's models and make it "
+            "current (a running `shoprec serve` swaps it in)."
+        ),
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Derive a compressed variant of a trained model as a new artifact ``shoprec serve`` loads.
 
@@ -44,3 +53,9 @@ def optimize(
         + (f", {params:,} parameters" if params is not None else "")
         + ")"
     )
+    if publish:
+        versions = ModelVersions(settings_from(config).models_dir)
+        target = versions.new_version(variant.key)
+        shutil.copytree(output, target)
+        versions.publish(target)
+        console.print(f"published as {target} (current)")
