@@ -232,6 +232,13 @@ def test_low_rank_student_starts_from_the_teachers_best_rank_r_item_table(teache
     assert sum(p.numel() for p in student.parameters()) == (
         sum(p.numel() for p in t_net.parameters()) - n * d + n * rank + rank * d
     )
+    # Wider than the teacher's rank (more columns than items): the table is reproduced.
+    wide = SASRecNet(n, t_net.items.text.shape[1], teacher.config.model_copy(
+        update={"id_dim": n + 2}
+    ))  # fmt: skip
+    init_student(wide, t_net)
+    with torch.no_grad():
+        torch.testing.assert_close(wide.items(), t_net.items(), rtol=1e-4, atol=1e-4)
 
 
 def test_distilled_artifact_loads_as_the_student(

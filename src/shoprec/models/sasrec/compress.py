@@ -282,10 +282,12 @@ def init_student(student: SASRecNet, teacher: SASRecNet) -> None:
         if t_items.id_up is not None:
             full = t_items.id_up(full)
         u, sv, vh = torch.linalg.svd(full, full_matrices=False)
-        r = s_items.id_emb.shape[1]  # type: ignore[union-attr]
+        r = min(s_items.id_emb.shape[1], len(sv))  # type: ignore[union-attr]
         root = sv[:r].sqrt()
-        s_items.id_emb.copy_(u[:, :r] * root)  # type: ignore[union-attr]
-        s_items.id_up.weight.copy_(vh[:r].T * root)
+        s_items.id_emb.zero_()  # type: ignore[union-attr]
+        s_items.id_up.weight.zero_()  # columns beyond the teacher's rank carry nothing
+        s_items.id_emb[:, :r] = u[:, :r] * root  # type: ignore[index]
+        s_items.id_up.weight[:, :r] = vh[:r].T * root
 
 
 class DistillTrainer(Trainer):
