@@ -110,6 +110,9 @@ def run_seed(
         row[f"n_{name}"] = len(cases)
     if refit:
         row |= refit_on_test_train(split, config, seed, model.best_epoch, save)
+    elif save is not None:
+        kind = "cold" if groups else "val"
+        model.save(save / f"sasrec-{config.item_repr}-{kind}-seed{seed}")
     return row
 
 
@@ -159,7 +162,10 @@ def main() -> None:
     )
     parser.add_argument("--log", type=Path, default=None, help="append one JSON line per seed")
     parser.add_argument(
-        "--save", type=Path, default=None, help="save each refit model under this folder"
+        "--save",
+        type=Path,
+        default=None,
+        help="save each refit model (without --refit: the early-stopped one) under this folder",
     )
     parser.add_argument(
         "--refit-only",
@@ -190,9 +196,11 @@ def main() -> None:
             elif args.cold_items > 0:
                 cold_split, groups = withhold_items(split, args.cold_items, seed)
                 row["cold_items"] = args.cold_items
-                row |= run_seed(cold_split, config, seed, args.max_epochs, False, groups)
+                row |= run_seed(
+                    cold_split, config, seed, args.max_epochs, False, groups, args.save
+                )
             else:
-                row |= run_seed(split, config, seed, args.max_epochs, args.refit, save=args.save)
+                row |= run_seed(split, config, seed, args.max_epochs, args.refit, None, args.save)
         results.append(row)
         print(json.dumps(row), flush=True)
         if args.log:

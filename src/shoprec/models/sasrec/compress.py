@@ -316,6 +316,8 @@ class DistillTrainer(Trainer):
         self.temperature = temperature
         self.weight = weight
         self.known_cols = torch.isfinite(self.logit_mask).nonzero()[:, 0]  # (K,)
+        with torch.no_grad():
+            self.t_table = self.teacher.items()  # (N, Dt): the teacher is frozen
 
     def batch_loss(
         self,
@@ -327,9 +329,8 @@ class DistillTrainer(Trainer):
         """The next-item loss blended with the teacher's softened scores (see the class)."""
         cols, temp = self.known_cols, self.temperature
         with torch.no_grad(), autocast(self.device):
-            t_table = self.teacher.items()  # (N, Dt)
-            t_h = self.teacher(t_table, batch["items"], batch["types"], batch["gaps"])[sel]
-            soft = F.softmax((t_h @ t_table[cols].T).float() / temp, dim=1)  # (M, K)
+            t_h = self.teacher(self.t_table, batch["items"], batch["types"], batch["gaps"])[sel]
+            soft = F.softmax((t_h @ self.t_table[cols].T).float() / temp, dim=1)  # (M, K)
         hard = self._loss(table, h, batch["targets"][sel])
         s_logits = (h @ table[cols].T).float() / temp  # (M, K)
         distill = -(soft * F.log_softmax(s_logits, dim=1)).sum(1).mean() * temp**2

@@ -61,6 +61,15 @@ class SASRecConfig(BaseConfig):
     """Fused model: share of items whose ID vector is dropped in each training batch, so the
     model also learns to score items from text alone (as it must for cold items)."""
 
+    cold_neighbors: int = Field(3, ge=0)
+    """Fused model: an item never seen in training is served with the vectors of this many
+    known items nearest to it by text (norm-preserving weighted mean); 0 = its text projection
+    alone. Chosen with ``cold_temperature`` on the cold-item split's validation targets."""
+
+    cold_temperature: float = Field(0.02, gt=0.0)
+    """Softmax temperature over the neighbours' text cosine similarities (smaller: closer to
+    the single nearest neighbour)."""
+
     use_event_type: bool = True
     """Add an embedding of each event's type (view, cart, purchase, ...) to its input."""
 

@@ -23,8 +23,10 @@ class ItemTable(nn.Module):
 
     ``fused`` = ID embedding + linear projection of the frozen text embedding. ID vectors
     narrower than ``hidden`` (``id_dim``) are lifted by one shared matrix. Items never seen in
-    training have ``known = 0``: their ID row is masked to zero (it could only be noise), so they
-    are represented by their text alone and receive no ID gradient.
+    training have ``known = 0``: their ID row is masked to zero (it could only be noise) and
+    receives no gradient. Outside training a fused model then gives each of them the vector of
+    its nearest known items by text (:meth:`impute_cold`); ``cold_neighbors = 0`` leaves them
+    their text projection alone.
     """
 
     def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
@@ -37,6 +39,8 @@ class ItemTable(nn.Module):
         self.text_proj = nn.Linear(text_dim, cfg.hidden) if cfg.uses_text else None
         self.text_drop = nn.Dropout(cfg.text_dropout)
         self.id_dropout = cfg.id_dropout if cfg.item_repr == "fused" else 0.0
+        self.cold_neighbors = cfg.cold_neighbors if cfg.item_repr == "fused" else 0
+        self.cold_temperature = cfg.cold_temperature
         self.text: torch.Tensor
         self.known: torch.Tensor
         self.register_buffer("text", torch.zeros(n_items, text_dim if cfg.uses_text else 0))
@@ -61,6 +65,37 @@ class ItemTable(nn.Module):
             out = out + (self.id_up(ids) if self.id_up is not None else ids)  # (N, D)
         if self.text_proj is not None:
             out = out + self.text_proj(self.text_drop(self.text))  # (N, X) -> (N, D)
+        if not self.training and self.cold_neighbors > 0:
+            out = self.impute_cold(out)
+        return out
+
+    def impute_cold(self, table: torch.Tensor) -> torch.Tensor:
+        """``table`` ``(N, D)`` with each unknown item's row replaced by its neighbours' vectors.
+
+        The neighbours are the ``cold_neighbors`` known items whose text vectors are closest by
+        cosine; their vectors are averaged with softmax(similarity / ``cold_temperature``)
+        weights, and the mean is rescaled to the weighted mean of their norms. The length of a
+        vector carries how often an item is chosen, and a plain average of several would shrink
+        it (measured in docs/benchmarks.md: the rescaled mean of 3 neighbours lifts the cold
+        items' validation HR@10 from 0.028 to 0.075 without lowering the warm items').
+        """
+        cold = (self.known == 0).nonzero()[:, 0]  # (U,)
+        warm = self.known.nonzero()[:, 0]  # (K,)
+        if len(cold) == 0 or len(warm) == 0:
+            return table
+        import faiss  # exact inner-product top-k without a (U, K) similarity matrix
+
+        text = F.normalize(self.text.float(), dim=1).cpu().numpy()
+        index = faiss.IndexFlatIP(text.shape[1])
+        index.add(text[warm.cpu().numpy()])
+        sim, nn = index.search(text[cold.cpu().numpy()], min(self.cold_neighbors, len(warm)))
+        weights = torch.softmax(torch.from_numpy(sim) / self.cold_temperature, dim=1)  # (U, k)
+        weights = weights.to(table.device, table.dtype)
+        vecs = table[warm[torch.from_numpy(nn).to(warm.device)]]  # (U, k, D)
+        mean = (weights[..., None] * vecs).sum(1)  # (U, D)
+        norm = (weights * vecs.norm(dim=2)).sum(1)  # (U,)
+        out = table.clone()
+        out[cold] = mean * (norm / mean.norm(dim=1).clamp_min(1e-12))[:, None]
         return out
 
 

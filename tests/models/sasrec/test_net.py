@@ -1,0 +1,50 @@
+"""The item table: items never seen in training take their text neighbours' vectors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from shoprec.models.sasrec.net import ItemTable
+
+from .planted import TINY
+
+
+def table(cold_neighbors: int, temperature: float = 0.02) -> ItemTable:
+    """Four known items on the text axes, one cold item's text between items 0 and 1."""
+    cfg = TINY.model_copy(
+        update={"cold_neighbors": cold_neighbors, "cold_temperature": temperature}
+    )
+    items = ItemTable(5, 4, cfg)
+    with torch.no_grad():
+        items.text.copy_(torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1],
+                                       [0.9, 0.3, 0, 0]]))  # fmt: skip
+        items.known.copy_(torch.tensor([1.0, 1, 1, 1, 0]))
+        items.id_emb.mul_(torch.arange(1, 6)[:, None])  # distinct norms
+    return items.eval()
+
+
+def test_a_cold_item_takes_its_nearest_known_items_vector() -> None:
+    items = table(cold_neighbors=1)
+    out = items()
+    torch.testing.assert_close(out[4], out[0])
+
+
+def test_several_neighbours_are_averaged_keeping_their_mean_length() -> None:
+    items = table(cold_neighbors=2, temperature=1.0)
+    out = items()
+    sim = torch.tensor([0.9, 0.3]) / torch.tensor([0.9, 0.3]).norm()
+    w = torch.softmax(sim, dim=0)
+    mean = w[0] * out[0] + w[1] * out[1]
+    length = w[0] * out[0].norm() + w[1] * out[1].norm()
+    torch.testing.assert_close(out[4], mean / mean.norm() * length)
+    assert out[4].norm() > mean.norm()  # a plain average would shrink it
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_off_or_in_training_a_cold_item_is_its_text_projection(train: bool) -> None:
+    items = table(cold_neighbors=0 if not train else 3).train(train)
+    with torch.no_grad():
+        out = items()
+        assert items.text_proj is not None
+        torch.testing.assert_close(out[4], items.text_proj(items.text[4]))
