@@ -241,6 +241,21 @@ def test_low_rank_student_starts_from_the_teachers_best_rank_r_item_table(teache
         torch.testing.assert_close(wide.items(), t_net.items(), rtol=1e-4, atol=1e-4)
 
 
+def test_mlp_text_student_starts_closer_to_the_teachers_item_table(teacher: SASRec) -> None:
+    t_net = teacher.net
+    assert t_net is not None
+
+    def gap(**update: int) -> float:
+        cfg = teacher.config.model_copy(update=update)
+        student = SASRecNet(t_net.items.n_items, t_net.items.text.shape[1], cfg)
+        init_student(student, t_net, text_steps=300)
+        with torch.no_grad():
+            return float(torch.linalg.norm(student.items() - t_net.items()))
+
+    # The MLP is regressed onto the teacher's vectors, the rank-2 ID table takes what is left.
+    assert gap(id_dim=2, text_hidden=64) < 0.5 * gap(id_dim=2)
+
+
 def test_distilled_artifact_loads_as_the_student(
     teacher: SASRec, shop: Interactions, tmp_path: Path
 ) -> None:

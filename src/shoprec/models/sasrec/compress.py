@@ -260,34 +260,57 @@ def pruned_sparsity(net: nn.Module) -> dict[str, float]:
 
 
 # -- distillation ----------------------------------------------------------------------------
-def init_student(student: SASRecNet, teacher: SASRecNet) -> None:
+def init_student(student: SASRecNet, teacher: SASRecNet, text_steps: int = 2000) -> None:
     """Start ``student`` from whatever of ``teacher`` fits it.
 
     Every tensor of the same name and shape is copied (text vectors always; with the teacher's
-    width also the Transformer, positions, types and text projection). A narrower ID table
-    (``id_dim``) starts from the teacher's ID vectors' truncated SVD: the best rank-``r``
-    approximation, split evenly between the table and its lifting matrix.
+    width also the Transformer, positions, types and a linear text projection). At the
+    teacher's width the student's item table is then fit to the teacher's item vectors: a text
+    projection that could not be copied (an MLP, ``text_hidden``) is regressed onto them, and a
+    narrower ID table (``id_dim``) takes the truncated SVD of what the text part leaves: the best
+    rank-``r`` approximation, split evenly between the table and its lifting matrix.
     """
     own = student.state_dict()
+    copied = set()
     with torch.no_grad():
         for name, value in teacher.state_dict().items():
             if name in own and own[name].shape == value.shape:
                 own[name].copy_(value)
-        s_items, t_items = student.items, teacher.items
-        if s_items.id_up is None or t_items.id_emb is None:
-            return
-        if s_items.id_up.weight.shape[0] != t_items.hidden:
-            return
-        full = t_items.id_emb.detach()  # (N, Dt) or (N, Rt) lifted below
-        if t_items.id_up is not None:
-            full = t_items.id_up(full)
-        u, sv, vh = torch.linalg.svd(full, full_matrices=False)
-        r = min(s_items.id_emb.shape[1], len(sv))  # type: ignore[union-attr]
+                copied.add(name)
+    s_items, t_items = student.items, teacher.items
+    if s_items.hidden != t_items.hidden:
+        return
+    with torch.no_grad():
+        target = t_items.eval()()  # (N, D) the teacher's item vectors
+    known = t_items.known.bool()  # (N,)
+    proj = s_items.text_proj
+    if proj is not None and not any(n.startswith("items.text_proj.") for n in copied):
+        _regress_text(proj, s_items.text[known], target[known], text_steps)
+    if s_items.id_up is None or s_items.id_emb is None:
+        return
+    with torch.no_grad():
+        residual = target.clone()
+        if proj is not None:
+            residual -= proj(s_items.text)
+        residual[~known] = 0.0  # unknown items get no ID vector anyway
+        u, sv, vh = torch.linalg.svd(residual, full_matrices=False)
+        r = min(s_items.id_emb.shape[1], len(sv))
         root = sv[:r].sqrt()
-        s_items.id_emb.zero_()  # type: ignore[union-attr]
-        s_items.id_up.weight.zero_()  # columns beyond the teacher's rank carry nothing
-        s_items.id_emb[:, :r] = u[:, :r] * root  # type: ignore[index]
+        s_items.id_emb.zero_()
+        s_items.id_up.weight.zero_()  # columns beyond the residual's rank carry nothing
+        s_items.id_emb[:, :r] = u[:, :r] * root
         s_items.id_up.weight[:, :r] = vh[:r].T * root
+
+
+def _regress_text(proj: nn.Module, text: torch.Tensor, target: torch.Tensor, steps: int) -> None:
+    """Fit ``proj`` so that ``proj(text)`` approximates ``target`` (squared error, Adam)."""
+    optimizer = torch.optim.Adam(proj.parameters(), lr=3e-3)
+    for _ in range(steps):
+        rows = torch.randint(0, len(text), (min(2048, len(text)),))
+        loss = (proj(text[rows]) - target[rows]).pow(2).sum(1).mean()
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
 
 
 class DistillTrainer(Trainer):

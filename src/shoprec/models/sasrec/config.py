@@ -36,6 +36,11 @@ class SASRecConfig(BaseConfig):
     ``hidden`` by one shared learned matrix: a low-rank item table of ``N * id_dim`` instead of
     ``N * hidden`` parameters, which dominate the model on a large catalogue."""
 
+    text_hidden: int | None = Field(None, ge=1)
+    """Hidden width of an MLP (GELU) that projects the text embedding; ``None``: one linear
+    layer. A wider text projection can carry more of what the ID table would otherwise hold
+    (the distilled student's option for a small model)."""
+
     n_layers: int = Field(2, ge=1)
     """Number of Transformer blocks."""
 

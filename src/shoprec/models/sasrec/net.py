@@ -21,7 +21,8 @@ N_EVENT_TYPES = len(EVENT_TYPE_CODES) + 1
 class ItemTable(nn.Module):
     """Representation of every catalogue item, ``(N, D)``.
 
-    ``fused`` = ID embedding + linear projection of the frozen text embedding. ID vectors
+    ``fused`` = ID embedding + projection of the frozen text embedding (linear, or a one-hidden-
+    layer MLP with ``text_hidden``). ID vectors
     narrower than ``hidden`` (``id_dim``) are lifted by one shared matrix. Items never seen in
     training have ``known = 0``: their ID row is masked to zero (it could only be noise) and
     receives no gradient. Outside training a fused model then gives each of them the vector of
@@ -36,7 +37,15 @@ class ItemTable(nn.Module):
         self.id_emb = nn.Parameter(torch.zeros(n_items, id_dim)) if cfg.uses_id else None
         lifted = cfg.uses_id and id_dim != cfg.hidden
         self.id_up = nn.Linear(id_dim, cfg.hidden, bias=False) if lifted else None
-        self.text_proj = nn.Linear(text_dim, cfg.hidden) if cfg.uses_text else None
+        self.text_proj: nn.Module | None = None
+        if cfg.uses_text and cfg.text_hidden:
+            self.text_proj = nn.Sequential(
+                nn.Linear(text_dim, cfg.text_hidden),
+                nn.GELU(),
+                nn.Linear(cfg.text_hidden, cfg.hidden),
+            )
+        elif cfg.uses_text:
+            self.text_proj = nn.Linear(text_dim, cfg.hidden)
         self.text_drop = nn.Dropout(cfg.text_dropout)
         self.id_dropout = cfg.id_dropout if cfg.item_repr == "fused" else 0.0
         self.cold_neighbors = cfg.cold_neighbors if cfg.item_repr == "fused" else 0

@@ -128,6 +128,10 @@ class DistilledConfig(SASRecConfig):
     student_id_dim: int | None = Field(8, ge=1)
     """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
+    student_text_hidden: int | None = Field(None, ge=1)
+    """Hidden width of the student's MLP text projection (``None``: the teacher's projection);
+    fit to the teacher's item vectors before training."""
+
     temperature: float = Field(2.0, gt=0.0)
     """Softening temperature of teacher and student scores in the distillation term."""
 
@@ -148,6 +152,8 @@ class DistilledConfig(SASRecConfig):
         }
         update: dict[str, int | None] = {k: v for k, v in shape.items() if v is not None}
         update["id_dim"] = self.student_id_dim
+        if self.student_text_hidden is not None:
+            update["text_hidden"] = self.student_text_hidden
         return SASRecConfig.model_validate(base.model_dump() | update)
 
 
