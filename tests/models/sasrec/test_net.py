@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,3 +49,16 @@ def test_off_or_in_training_a_cold_item_is_its_text_projection(train: bool) -> N
         out = items()
         assert items.text_proj is not None
         torch.testing.assert_close(out[4], items.text_proj(items.text[4]))
+
+
+def test_head_vectors_go_to_the_most_frequent_items_and_add_to_their_rows() -> None:
+    cfg = TINY.model_copy(update={"item_repr": "id", "id_head_items": 2, "id_head_dim": 4})
+    items = ItemTable(5, 0, cfg)
+    items.choose_head(np.array([3, 9, 0, 9, 1]))
+    assert items.head_rows.tolist() == [1, 3]
+    assert items.head_emb is not None and items.head_up is not None
+    with torch.no_grad():
+        out = items.eval()()
+        torch.testing.assert_close(out[[0, 2, 4]], items.id_emb[[0, 2, 4]])  # type: ignore[index]
+        extra = items.head_up(items.head_emb)
+        torch.testing.assert_close(out[[1, 3]], items.id_emb[[1, 3]] + extra)  # type: ignore[index]

@@ -99,8 +99,13 @@ def test_save_load_round_trip_gives_identical_scores(chain_model: SASRec, tmp_pa
     np.testing.assert_array_equal(loaded.score_batch(hist), chain_model.score_batch(hist))
 
 
-def test_low_rank_id_table_learns_the_chains_and_round_trips(tmp_path: Path) -> None:
-    model = SASRec(TINY.model_copy(update={"item_repr": "fused", "id_dim": 8}))
+@pytest.mark.parametrize(
+    "update", [{"id_dim": 8}, {"id_dim": 2, "id_head_items": 6, "id_head_dim": 8}]
+)
+def test_low_rank_id_table_learns_the_chains_and_round_trips(
+    update: dict[str, int], tmp_path: Path
+) -> None:
+    model = SASRec(TINY.model_copy(update={"item_repr": "fused", **update}))
     model.fit(chain_shop(np.random.default_rng(0)), FitOptions(seed=0))
     assert model.net is not None and model.net.items.id_up is not None
     for k in range(6):

@@ -254,6 +254,9 @@ def test_mlp_text_student_starts_closer_to_the_teachers_item_table(teacher: SASR
 
     # The MLP is regressed onto the teacher's vectors, the rank-2 ID table takes what is left.
     assert gap(id_dim=2, text_hidden=64) < 0.5 * gap(id_dim=2)
+    # Full-width head vectors on every item take all the rank-2 table leaves.
+    n = t_net.items.n_items
+    assert gap(id_dim=2, id_head_items=n) < 1e-4 < gap(id_dim=2)
 
 
 def test_distilled_artifact_loads_as_the_student(

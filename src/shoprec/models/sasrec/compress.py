@@ -266,15 +266,17 @@ def init_student(student: SASRecNet, teacher: SASRecNet, text_steps: int = 2000)
     Every tensor of the same name and shape is copied (text vectors always; with the teacher's
     width also the Transformer, positions, types and a linear text projection). At the
     teacher's width the student's item table is then fit to the teacher's item vectors: a text
-    projection that could not be copied (an MLP, ``text_hidden``) is regressed onto them, and a
-    narrower ID table (``id_dim``) takes the truncated SVD of what the text part leaves: the best
-    rank-``r`` approximation, split evenly between the table and its lifting matrix.
+    projection that could not be copied (an MLP, ``text_hidden``) is regressed onto them, a
+    narrower ID table (``id_dim``) takes the truncated SVD of what the text part leaves (the
+    best rank-``r`` approximation, split evenly between the table and its lifting matrix), and
+    head ID vectors (``id_head_items``; ``head_rows`` chosen beforehand) the same of what is
+    left on their rows.
     """
     own = student.state_dict()
     copied = set()
     with torch.no_grad():
         for name, value in teacher.state_dict().items():
-            if name in own and own[name].shape == value.shape:
+            if name in own and own[name].shape == value.shape and name != "items.head_rows":
                 own[name].copy_(value)
                 copied.add(name)
     s_items, t_items = student.items, teacher.items
@@ -286,20 +288,34 @@ def init_student(student: SASRecNet, teacher: SASRecNet, text_steps: int = 2000)
     proj = s_items.text_proj
     if proj is not None and not any(n.startswith("items.text_proj.") for n in copied):
         _regress_text(proj, s_items.text[known], target[known], text_steps)
-    if s_items.id_up is None or s_items.id_emb is None:
+    if s_items.id_emb is None:
         return
     with torch.no_grad():
         residual = target.clone()
         if proj is not None:
             residual -= proj(s_items.text)
         residual[~known] = 0.0  # unknown items get no ID vector anyway
-        u, sv, vh = torch.linalg.svd(residual, full_matrices=False)
-        r = min(s_items.id_emb.shape[1], len(sv))
-        root = sv[:r].sqrt()
-        s_items.id_emb.zero_()
-        s_items.id_up.weight.zero_()  # columns beyond the residual's rank carry nothing
-        s_items.id_emb[:, :r] = u[:, :r] * root
-        s_items.id_up.weight[:, :r] = vh[:r].T * root
+        if s_items.id_up is not None:
+            _low_rank_into(residual, s_items.id_emb, s_items.id_up)
+        if s_items.head_emb is not None:
+            rows = s_items.head_rows
+            tail = s_items.id_emb[rows]
+            tail = s_items.id_up(tail) if s_items.id_up is not None else tail
+            _low_rank_into(residual[rows] - tail, s_items.head_emb, s_items.head_up)
+
+
+def _low_rank_into(target: torch.Tensor, table: torch.Tensor, up: nn.Linear | None) -> None:
+    """Set ``up(table)`` (``table`` alone without ``up``) to the best low-rank ``target``."""
+    if up is None:
+        table.copy_(target)
+        return
+    u, sv, vh = torch.linalg.svd(target, full_matrices=False)
+    r = min(table.shape[1], len(sv))
+    root = sv[:r].sqrt()
+    table.zero_()
+    up.weight.zero_()  # columns beyond the target's rank carry nothing
+    table[:, :r] = u[:, :r] * root
+    up.weight[:, :r] = vh[:r].T * root
 
 
 def _regress_text(proj: nn.Module, text: torch.Tensor, target: torch.Tensor, steps: int) -> None:

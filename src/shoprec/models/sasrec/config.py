@@ -36,6 +36,14 @@ class SASRecConfig(BaseConfig):
     ``hidden`` by one shared learned matrix: a low-rank item table of ``N * id_dim`` instead of
     ``N * hidden`` parameters, which dominate the model on a large catalogue."""
 
+    id_head_items: int = Field(0, ge=0)
+    """The most frequent training items that add a second, wider ID vector (``id_head_dim``)
+    to their ``id_dim`` one: a mixed-width table for small models, where a narrow table is too
+    coarse for the items most shoppers pick. 0 = none."""
+
+    id_head_dim: int | None = Field(None, ge=1)
+    """Width of the head items' extra ID vectors (``None``: ``hidden``)."""
+
     text_hidden: int | None = Field(None, ge=1)
     """Hidden width of an MLP (GELU) that projects the text embedding; ``None``: one linear
     layer. A wider text projection can carry more of what the ID table would otherwise hold

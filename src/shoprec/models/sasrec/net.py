@@ -6,6 +6,8 @@ Pure ``nn.Module`` code in the nanoGPT style: no I/O, no data handling, shapes i
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812 - the conventional alias
 from torch import nn
@@ -22,12 +24,14 @@ class ItemTable(nn.Module):
     """Representation of every catalogue item, ``(N, D)``.
 
     ``fused`` = ID embedding + projection of the frozen text embedding (linear, or a one-hidden-
-    layer MLP with ``text_hidden``). ID vectors
-    narrower than ``hidden`` (``id_dim``) are lifted by one shared matrix. Items never seen in
-    training have ``known = 0``: their ID row is masked to zero (it could only be noise) and
-    receives no gradient. Outside training a fused model then gives each of them the vector of
-    its nearest known items by text (:meth:`impute_cold`); ``cold_neighbors = 0`` leaves them
-    their text projection alone.
+    layer MLP with ``text_hidden``). ID vectors narrower than ``hidden`` (``id_dim``) are lifted
+    by one shared matrix; the ``id_head_items`` most frequent training items (``head_rows``,
+    chosen by :meth:`choose_head`) add a second, wider ID vector (``id_head_dim``), so a small
+    table spends its width where most of the traffic is. Items never seen in training have
+    ``known = 0``: their ID rows are masked to zero (they could only be noise) and receive no
+    gradient. Outside training a fused model then gives each of them the vector of its nearest
+    known items by text (:meth:`impute_cold`); ``cold_neighbors = 0`` leaves them their text
+    projection alone.
     """
 
     def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
@@ -37,6 +41,11 @@ class ItemTable(nn.Module):
         self.id_emb = nn.Parameter(torch.zeros(n_items, id_dim)) if cfg.uses_id else None
         lifted = cfg.uses_id and id_dim != cfg.hidden
         self.id_up = nn.Linear(id_dim, cfg.hidden, bias=False) if lifted else None
+        n_head = min(cfg.id_head_items, n_items) if cfg.uses_id else 0
+        head_dim = cfg.id_head_dim or cfg.hidden
+        self.head_emb = nn.Parameter(torch.zeros(n_head, head_dim)) if n_head else None
+        wide = n_head and head_dim != cfg.hidden
+        self.head_up = nn.Linear(head_dim, cfg.hidden, bias=False) if wide else None
         self.text_proj: nn.Module | None = None
         if cfg.uses_text and cfg.text_hidden:
             self.text_proj = nn.Sequential(
@@ -52,10 +61,18 @@ class ItemTable(nn.Module):
         self.cold_temperature = cfg.cold_temperature
         self.text: torch.Tensor
         self.known: torch.Tensor
+        self.head_rows: torch.Tensor
         self.register_buffer("text", torch.zeros(n_items, text_dim if cfg.uses_text else 0))
         self.register_buffer("known", torch.ones(n_items))
-        if self.id_emb is not None:
-            nn.init.normal_(self.id_emb, std=cfg.id_init_std)
+        self.register_buffer("head_rows", torch.arange(n_head))
+        for emb in (self.id_emb, self.head_emb):
+            if emb is not None:
+                nn.init.normal_(emb, std=cfg.id_init_std)
+
+    def choose_head(self, counts: npt.NDArray[np.int64]) -> None:
+        """Give the head vectors to the items with the most training events (``counts``)."""
+        top = np.argsort(-counts, kind="stable")[: len(self.head_rows)]
+        self.head_rows.copy_(torch.from_numpy(np.sort(top)))
 
     @property
     def n_items(self) -> int:
@@ -72,6 +89,10 @@ class ItemTable(nn.Module):
                 keep = keep * (torch.rand_like(keep) >= self.id_dropout)
             ids = self.id_emb * keep[:, None]  # (N, R)
             out = out + (self.id_up(ids) if self.id_up is not None else ids)  # (N, D)
+            if self.head_emb is not None:
+                head = self.head_emb * keep[self.head_rows, None]  # (H, R')
+                head = self.head_up(head) if self.head_up is not None else head  # (H, D)
+                out = out.index_add(0, self.head_rows, head)
         if self.text_proj is not None:
             out = out + self.text_proj(self.text_drop(self.text))  # (N, X) -> (N, D)
         if not self.training and self.cold_neighbors > 0:

@@ -126,6 +126,7 @@ class SASRec(BaseRecommender):
         with torch.no_grad():
             net.items.text.copy_(torch.from_numpy(text))
             net.items.known.copy_(torch.from_numpy(known))
+            net.items.choose_head(np.bincount(seqs.items, minlength=n_items))
         if warm_start is not None:
             self._warm_start(net, warm_start)
         net.to(device)
@@ -176,6 +177,8 @@ class SASRec(BaseRecommender):
                 f"warm start needs the same hidden and ID widths ({shape} != "
                 f"{(self.config.hidden, self.config.id_dim)})"
             )
+        if net.items.head_emb is not None or prev_net.items.head_emb is not None:
+            raise ModelError("warm start is not supported with head ID vectors (id_head_items)")
         own = net.state_dict()
         item_keys = {"items.id_emb", "items.text", "items.known"}
         with torch.no_grad():

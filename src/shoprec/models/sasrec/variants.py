@@ -128,6 +128,12 @@ class DistilledConfig(SASRecConfig):
     student_id_dim: int | None = Field(8, ge=1)
     """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
+    student_head_items: int = Field(0, ge=0)
+    """Most frequent training items that get a second, wider ID vector in the student."""
+
+    student_head_dim: int | None = Field(None, ge=1)
+    """Width of the student's head ID vectors (``None``: its width)."""
+
     student_text_hidden: int | None = Field(None, ge=1)
     """Hidden width of the student's MLP text projection (``None``: the teacher's projection);
     fit to the teacher's item vectors before training."""
@@ -152,6 +158,8 @@ class DistilledConfig(SASRecConfig):
         }
         update: dict[str, int | None] = {k: v for k, v in shape.items() if v is not None}
         update["id_dim"] = self.student_id_dim
+        update["id_head_items"] = self.student_head_items
+        update["id_head_dim"] = self.student_head_dim
         if self.student_text_hidden is not None:
             update["text_hidden"] = self.student_text_hidden
         return SASRecConfig.model_validate(base.model_dump() | update)
@@ -275,6 +283,7 @@ class SASRecDistilled(_DerivedSASRec):
         teacher_net = teacher._require_net()
         torch.manual_seed(opts.seed)
         net = SASRecNet(len(self.item_vocab), teacher_net.items.text.shape[1], student_cfg)
+        net.items.choose_head(np.bincount(train.sequences.items, minlength=len(self.item_vocab)))
         init_student(net, teacher_net)
         device = resolve_device(opts.device)
         rows = training_windows(train.sequences, cfg.max_len, cfg.time_gap_buckets)
