@@ -62,3 +62,10 @@ def test_head_vectors_go_to_the_most_frequent_items_and_add_to_their_rows() -> N
         torch.testing.assert_close(out[[0, 2, 4]], items.id_emb[[0, 2, 4]])  # type: ignore[index]
         extra = items.head_up(items.head_emb)
         torch.testing.assert_close(out[[1, 3]], items.id_emb[[1, 3]] + extra)  # type: ignore[index]
+
+
+def test_a_table_without_head_vectors_stores_no_head_rows() -> None:
+    # Artifacts written before head vectors existed must still load.
+    assert "head_rows" not in ItemTable(5, 4, TINY).state_dict()
+    with_head = ItemTable(5, 4, TINY.model_copy(update={"id_head_items": 2}))
+    assert "head_rows" in with_head.state_dict()

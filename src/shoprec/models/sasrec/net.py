@@ -64,7 +64,8 @@ class ItemTable(nn.Module):
         self.head_rows: torch.Tensor
         self.register_buffer("text", torch.zeros(n_items, text_dim if cfg.uses_text else 0))
         self.register_buffer("known", torch.ones(n_items))
-        self.register_buffer("head_rows", torch.arange(n_head))
+        # Stored only with a head table, so artifacts without one keep their old layout.
+        self.register_buffer("head_rows", torch.arange(n_head), persistent=bool(n_head))
         for emb in (self.id_emb, self.head_emb):
             if emb is not None:
                 nn.init.normal_(emb, std=cfg.id_init_std)
