@@ -276,6 +276,26 @@ def test_distilled_artifact_loads_as_the_student(
     assert _chain_top1(loaded, 4) == "c4"
 
 
+def test_student_with_head_vectors_on_the_most_frequent_items_round_trips(
+    teacher: SASRec, shop: Interactions, tmp_path: Path
+) -> None:
+    student = SASRecDistilled.derive(
+        teacher, shop, FIT, student_id_dim=2, student_head_share=0.25, student_head_dim=8,
+        student_epochs=2,
+    )  # fmt: skip
+    n = len(student.item_vocab)
+    rows = student.net.items.head_rows.numpy()  # type: ignore[union-attr]
+    assert len(rows) == round(0.25 * n)
+    counts = np.bincount(shop.sequences.items, minlength=n)
+    assert counts[rows].min() >= np.sort(counts)[::-1][len(rows) - 1]
+    student.save(tmp_path / "d")
+    loaded = load_model(tmp_path / "d")
+    np.testing.assert_array_equal(
+        loaded.score_batch(shop.sequences), student.score_batch(shop.sequences)
+    )
+    assert student.parameter_count() < teacher.parameter_count()
+
+
 def test_variants_need_a_sasrec_source(shop: Interactions) -> None:
     from shoprec.optimize import derive_variant
 

@@ -128,8 +128,9 @@ class DistilledConfig(SASRecConfig):
     student_id_dim: int | None = Field(8, ge=1)
     """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
-    student_head_items: int = Field(0, ge=0)
-    """Most frequent training items that get a second, wider ID vector in the student."""
+    student_head_share: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of the catalogue, most frequent training items first, that gets a second, wider ID
+    vector in the student (``id_head_items``)."""
 
     student_head_dim: int | None = Field(None, ge=1)
     """Width of the student's head ID vectors (``None``: its width)."""
@@ -148,8 +149,12 @@ class DistilledConfig(SASRecConfig):
     """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
     default student starts from the teacher: a short fine-tune, as after pruning."""
 
-    def student(self) -> SASRecConfig:
-        """The student's own SASRec config (the teacher's with the student's shape)."""
+    def student(self, n_head: int = 0) -> SASRecConfig:
+        """The student's own SASRec config: the teacher's with the student's shape.
+
+        ``n_head``: its number of head ID vectors (``student_head_share`` of the catalogue when
+        derived; the stored table's size when loaded).
+        """
         base = _base_config(self)
         shape = {
             "hidden": self.student_hidden,
@@ -158,7 +163,7 @@ class DistilledConfig(SASRecConfig):
         }
         update: dict[str, int | None] = {k: v for k, v in shape.items() if v is not None}
         update["id_dim"] = self.student_id_dim
-        update["id_head_items"] = self.student_head_items
+        update["id_head_items"] = n_head
         update["id_head_dim"] = self.student_head_dim
         if self.student_text_hidden is not None:
             update["text_hidden"] = self.student_text_hidden
@@ -173,7 +178,10 @@ def _base_config(config: SASRecConfig) -> SASRecConfig:
 def _source_fields(teacher: SASRec) -> dict[str, Any]:
     """The SASRec config of ``teacher``'s network (a distilled model's is its student's)."""
     config = teacher.config
-    network = config.student() if isinstance(config, DistilledConfig) else _base_config(config)
+    if isinstance(config, DistilledConfig):
+        network = config.student(len(teacher._require_net().items.head_rows))
+    else:
+        network = _base_config(config)
     return network.model_dump()
 
 
@@ -277,7 +285,7 @@ class SASRecDistilled(_DerivedSASRec):
 
     def _derive(self, teacher: SASRec, data: Interactions | None, opts: FitOptions) -> None:
         cfg = self.config
-        student_cfg = cfg.student()
+        student_cfg = cfg.student(round(cfg.student_head_share * len(teacher.item_vocab)))
         train = _check_data(teacher, data, "distill")
         self.item_vocab = IdVocab(teacher.item_vocab.ids)
         teacher_net = teacher._require_net()
@@ -308,7 +316,8 @@ class SASRecDistilled(_DerivedSASRec):
 
     def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         n_items, text_dim = arrays["items.text"].shape
-        net = SASRecNet(n_items, text_dim, self.config.student())
+        n_head = len(arrays.get("items.head_rows", ()))
+        net = SASRecNet(n_items, text_dim, self.config.student(n_head))
         net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
         self.net = net.eval()
         self._table = None
