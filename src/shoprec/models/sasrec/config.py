@@ -42,7 +42,8 @@ class SASRecConfig(BaseConfig):
     coarse for the items most shoppers pick. 0 = none."""
 
     id_head_dim: int | None = Field(None, ge=1)
-    """Width of the head items' extra ID vectors (``None``: ``hidden``)."""
+    """Width of the head items' extra ID vectors (``None``, or more than ``hidden``:
+    ``hidden``)."""
 
     text_hidden: int | None = Field(None, ge=1)
     """Hidden width of an MLP (GELU) that projects the text embedding; ``None``: one linear

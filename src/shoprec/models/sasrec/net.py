@@ -42,7 +42,7 @@ class ItemTable(nn.Module):
         lifted = cfg.uses_id and id_dim != cfg.hidden
         self.id_up = nn.Linear(id_dim, cfg.hidden, bias=False) if lifted else None
         n_head = min(cfg.id_head_items, n_items) if cfg.uses_id else 0
-        head_dim = cfg.id_head_dim or cfg.hidden
+        head_dim = min(cfg.id_head_dim or cfg.hidden, cfg.hidden)  # wider adds no rank
         self.head_emb = nn.Parameter(torch.zeros(n_head, head_dim)) if n_head else None
         wide = n_head and head_dim != cfg.hidden
         self.head_up = nn.Linear(head_dim, cfg.hidden, bias=False) if wide else None

@@ -112,8 +112,10 @@ class DistilledConfig(SASRecConfig):
     """SASRec config of the teacher + the smaller student and the distillation loss.
 
     The default student keeps the teacher's Transformer and shrinks its ID table, which holds
-    nearly all the parameters of a catalogue-sized model, to ``student_id_dim`` columns; it
-    starts from the teacher (see :func:`~shoprec.models.sasrec.compress.init_student`).
+    nearly all the parameters of a catalogue-sized model, to ``student_id_dim`` columns plus
+    ``student_head_dim`` more for the most frequent ``student_head_share`` of the items (chosen
+    on Beauty's validation target); it starts from the teacher (see
+    :func:`~shoprec.models.sasrec.compress.init_student`).
     """
 
     student_hidden: int | None = Field(None, ge=8)
@@ -125,14 +127,14 @@ class DistilledConfig(SASRecConfig):
     student_heads: int | None = Field(None, ge=1)
     """Attention heads of the student (``None``: the teacher's; must divide its width)."""
 
-    student_id_dim: int | None = Field(8, ge=1)
+    student_id_dim: int | None = Field(4, ge=1)
     """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
-    student_head_share: float = Field(0.0, ge=0.0, le=1.0)
+    student_head_share: float = Field(0.165, ge=0.0, le=1.0)
     """Share of the catalogue, most frequent training items first, that gets a second, wider ID
     vector in the student (``id_head_items``)."""
 
-    student_head_dim: int | None = Field(None, ge=1)
+    student_head_dim: int | None = Field(32, ge=1)
     """Width of the student's head ID vectors (``None``: its width)."""
 
     student_text_hidden: int | None = Field(None, ge=1)
