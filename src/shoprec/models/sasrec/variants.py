@@ -130,7 +130,7 @@ class DistilledConfig(SASRecConfig):
     student_id_dim: int | None = Field(4, ge=1)
     """Width of the student's ID vectors, lifted to its hidden width (``None``: its width)."""
 
-    student_head_share: float = Field(0.165, ge=0.0, le=1.0)
+    student_head_share: float = Field(0.2, ge=0.0, le=1.0)
     """Share of the catalogue, most frequent training items first, that gets a second, wider ID
     vector in the student (``id_head_items``)."""
 
@@ -144,7 +144,7 @@ class DistilledConfig(SASRecConfig):
     temperature: float = Field(2.0, gt=0.0)
     """Softening temperature of teacher and student scores in the distillation term."""
 
-    distill_weight: float = Field(0.5, ge=0.0, le=1.0)
+    distill_weight: float = Field(0.25, ge=0.0, le=1.0)
     """Weight of the distillation term; ``1 - distill_weight`` goes to the true next items."""
 
     student_epochs: int | None = Field(4, ge=1)
