@@ -196,9 +196,7 @@ def main() -> None:
             elif args.cold_items > 0:
                 cold_split, groups = withhold_items(split, args.cold_items, seed)
                 row["cold_items"] = args.cold_items
-                row |= run_seed(
-                    cold_split, config, seed, args.max_epochs, False, groups, args.save
-                )
+                row |= run_seed(cold_split, config, seed, args.max_epochs, False, groups, args.save)
             else:
                 row |= run_seed(split, config, seed, args.max_epochs, args.refit, None, args.save)
         results.append(row)
