@@ -13,7 +13,14 @@ from shoprec.data import Interactions, leave_one_out
 from shoprec.errors import ArtifactError
 from shoprec.models import FitOptions
 from shoprec.models.sasrec import SASRec
-from shoprec.models.sasrec.train import CHECKPOINT_STATE, rank_metrics, resolve_device
+from shoprec.models.sasrec.data import training_windows
+from shoprec.models.sasrec.net import SASRecNet
+from shoprec.models.sasrec.train import (
+    CHECKPOINT_STATE,
+    Trainer,
+    rank_metrics,
+    resolve_device,
+)
 from shoprec.types import Query
 
 from .planted import TINY, chain_shop
@@ -122,3 +129,24 @@ def test_interactions_without_titles_still_train_the_text_model() -> None:
     model = SASRec(TINY.model_copy(update={"item_repr": "fused"}))
     model.fit(bare, FitOptions(seed=0, max_epochs=2))
     assert model.is_fitted()
+
+
+def test_cosine_decay_lowers_the_learning_rate_to_zero_over_the_run() -> None:
+    data = chain_shop(np.random.default_rng(0), n_users=40)
+    rows = training_windows(data.sequences, TINY.max_len, TINY.time_gap_buckets)
+    net = SASRecNet(len(data.item_vocab), 0, TINY.model_copy(update={"item_repr": "id"}))
+    trainer = Trainer(net, TINY, rows, torch.device("cpu"), seed=0, decay_epochs=3)
+    seen: list[float] = []
+    step = trainer.optimizer.step
+
+    def recording_step(*args: object, **kwargs: object) -> None:
+        seen.append(trainer.optimizer.param_groups[0]["lr"])
+        step(*args, **kwargs)
+
+    trainer.optimizer.step = recording_step  # type: ignore[method-assign]
+    for _ in range(3):
+        trainer.train_epoch()
+    steps = len(seen)
+    expected = [TINY.lr * 0.5 * (1 + math.cos(math.pi * i / steps)) for i in range(steps)]
+    assert seen == pytest.approx(expected)  # from lr down towards 0, one step at a time
+    assert steps >= 6

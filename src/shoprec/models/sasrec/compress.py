@@ -349,8 +349,9 @@ class DistillTrainer(Trainer):
         validation: ValidationCases | None,
         temperature: float,
         weight: float,
+        decay_epochs: int | None = None,
     ) -> None:
-        super().__init__(net, cfg, rows, device, seed, validation)
+        super().__init__(net, cfg, rows, device, seed, validation, decay_epochs)
         self.teacher = teacher.to(device).eval()
         self.temperature = temperature
         self.weight = weight

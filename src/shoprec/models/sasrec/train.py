@@ -106,6 +106,8 @@ class Trainer:
         seed: Seeds shuffling, dropout and negative sampling.
         validation: Cases for early stopping; without them every epoch up to the cap runs and
             the last weights are kept.
+        decay_epochs: Cosine-decay the learning rate from ``cfg.lr`` to 0 over this many
+            epochs (a fine-tune of known length); ``None``: constant.
     """
 
     def __init__(
@@ -116,12 +118,14 @@ class Trainer:
         device: torch.device,
         seed: int,
         validation: ValidationCases | None = None,
+        decay_epochs: int | None = None,
     ) -> None:
         self.net = net
         self.cfg = cfg
         self.rows = rows
         self.device = device
         self.validation = validation
+        self.decay_epochs = decay_epochs
         self.rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         self.state = TrainState()
@@ -191,7 +195,9 @@ class Trainer:
         lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
         batches = shuffled_batches(len(self.rows), self.cfg.batch_size, self.rng, lengths)
         per_batch = max(float((self.rows.targets >= 0).sum()) / max(len(batches), 1), 1.0)
-        for rows in batches:
+        for i, rows in enumerate(batches):
+            if self.decay_epochs is not None:
+                self._set_lr((self.state.epoch + i / len(batches)) / self.decay_epochs)
             batch = self.rows.take(rows).to_torch(self.device)
             sel = batch["targets"] >= 0
             with autocast(self.device):
@@ -208,6 +214,12 @@ class Trainer:
             count += n
         self.state.epoch += 1
         return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+    def _set_lr(self, progress: float) -> None:
+        # A pure function of the position in the run, so a resumed run continues the curve.
+        lr = self.cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     @torch.inference_mode()
     def evaluate(self) -> dict[str, float]:

@@ -151,6 +151,9 @@ class DistilledConfig(SASRecConfig):
     """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
     default student starts from the teacher: a short fine-tune, as after pruning."""
 
+    student_lr_decay: bool = False
+    """Cosine-decay the student's learning rate to 0 over its epochs (else constant ``lr``)."""
+
     def student(self, n_head: int = 0) -> SASRecConfig:
         """The student's own SASRec config: the teacher's with the student's shape.
 
@@ -297,6 +300,7 @@ class SASRecDistilled(_DerivedSASRec):
         init_student(net, teacher_net)
         device = resolve_device(opts.device)
         rows = training_windows(train.sequences, cfg.max_len, cfg.time_gap_buckets)
+        epochs = cfg.student_epochs or opts.max_epochs or cfg.max_epochs
         trainer = DistillTrainer(
             net.to(device),
             copy.deepcopy(teacher_net),
@@ -307,8 +311,8 @@ class SASRecDistilled(_DerivedSASRec):
             self._validation(opts.validation),
             cfg.temperature,
             cfg.distill_weight,
+            epochs if cfg.student_lr_decay else None,
         )
-        epochs = cfg.student_epochs or opts.max_epochs or cfg.max_epochs
         state = trainer.run(epochs)
         self.history = state.history
         self.best_epoch = state.best_epoch
