@@ -147,12 +147,13 @@ class DistilledConfig(SASRecConfig):
     distill_weight: float = Field(0.25, ge=0.0, le=1.0)
     """Weight of the distillation term; ``1 - distill_weight`` goes to the true next items."""
 
-    student_epochs: int | None = Field(4, ge=1)
+    student_epochs: int | None = Field(8, ge=1)
     """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
     default student starts from the teacher: a short fine-tune, as after pruning."""
 
-    student_lr_decay: bool = False
-    """Cosine-decay the student's learning rate to 0 over its epochs (else constant ``lr``)."""
+    student_lr_decay: bool = True
+    """Cosine-decay the student's learning rate to 0 over its epochs (else constant ``lr``): the
+    last epoch is then the best one, so a fixed epoch count needs no validation target."""
 
     def student(self, n_head: int = 0) -> SASRecConfig:
         """The student's own SASRec config: the teacher's with the student's shape.
