@@ -149,9 +149,11 @@ class EpochValidation(Callback):
         n_items: int,
         patience: int,
         progress: Path | None = None,
+        test: tuple[Dataset, pd.DataFrame] | None = None,
     ) -> None:
         self.history = history
         self.targets = targets
+        self.test = test
         self.n_items = n_items
         self.patience = patience
         self.progress = progress
@@ -180,8 +182,14 @@ class EpochValidation(Callback):
         train_cpu_s = time.process_time() - self._epoch_cpu
         # recommend() refuses a model whose fit has not returned; its weights are usable now.
         self.model.is_fitted = True
+        test: dict[str, float] = {}
         try:
             reco = recommend(self.model, self.history, self.targets, k=10)
+            if self.test is not None:
+                history, targets = self.test
+                reco_test = recommend(self.model, history, targets, k=10)
+                metrics = rank_metrics(reco_test, targets, self.n_items)
+                test = {f"test_{k}": round(metrics[k], 5) for k in ("HR@10", "NDCG@10")}
         finally:
             self.model.is_fitted = False
             pl_module.train()
@@ -196,6 +204,7 @@ class EpochValidation(Callback):
                 "train_cpu_seconds": round(train_cpu_s, 2),
                 "validation_seconds": round(now - self._epoch_start - train_s, 2),
                 "elapsed_seconds": round(now - self.started, 2),
+                **test,
             }
         )
         logging.info("epoch %d  val NDCG@10 %.5f  train %.1f s", epoch, ndcg, train_s)
@@ -255,8 +264,10 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
     headline test figure.
     """
     train_ds = Dataset.construct(split.train)
+    test_train_ds = Dataset.construct(split.test_train)
     progress = None if args.output is None else args.output.with_suffix(f".seed{seed}.jsonl")
-    val = EpochValidation(train_ds, split.validation, split.n_items, args.patience, progress)
+    test = (test_train_ds, split.test) if args.test_every_epoch else None
+    val = EpochValidation(train_ds, split.validation, split.n_items, args.patience, progress, test)
     seed_everything(seed, workers=True, verbose=False)
     model = make_model(args, args.max_epochs, [val])
     val.model = model
@@ -264,7 +275,6 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
     model.fit(train_ds)
     train_s = time.perf_counter() - start
     best = val.epochs[val.best_epoch - 1]
-    test_train_ds = Dataset.construct(split.test_train)
 
     def test_metrics(fitted: SASRecModel) -> dict[str, float]:
         reco = recommend(fitted, test_train_ds, split.test, k=max(KS))
@@ -327,6 +337,12 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="refit on train + validation for the best epoch count (else test the best weights)",
+    )
+    parser.add_argument(
+        "--test-every-epoch",
+        action="store_true",
+        help="also score the test targets with each epoch's weights (logged per epoch, never "
+        "used for selection), so a run stopped early still has its best epoch's test figure",
     )
     parser.add_argument("--n-factors", type=int, default=64)
     parser.add_argument("--n-blocks", type=int, default=2)
