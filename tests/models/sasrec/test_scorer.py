@@ -141,6 +141,25 @@ def test_validation_drives_early_stopping_and_restores_the_best_epoch() -> None:
     assert ndcgs[best] > 0.9
 
 
+def test_a_decaying_learning_rate_caps_the_run_and_a_shorter_refit_follows_its_curve() -> None:
+    data = chain_shop(np.random.default_rng(0))
+    decayed = TINY.model_copy(update={"item_repr": "fused", "lr_decay_epochs": 6})
+    model = SASRec(decayed)
+    model.fit(data, FitOptions(seed=0))  # max_epochs 30: the schedule ends the run at 6
+    assert len(model.history) == 6
+    assert model.recommend(Query.from_items(["a1", "b1"]), k=1).item_ids == ("c1",)
+    # A refit for fewer epochs stops part-way down the same curve: its first epochs are the
+    # full run's, so its losses match, and it differs from a run decayed over 3 epochs.
+    short = SASRec(decayed)
+    short.fit(data, FitOptions(seed=0, max_epochs=3))
+    assert [r["loss"] for r in short.history] == pytest.approx(
+        [r["loss"] for r in model.history[:3]]
+    )
+    other = SASRec(decayed.model_copy(update={"lr_decay_epochs": 3}))
+    other.fit(data, FitOptions(seed=0))
+    assert other.history[-1]["loss"] != pytest.approx(short.history[-1]["loss"])
+
+
 def test_empty_history_cannot_be_scored_and_bad_indices_are_rejected(chain_model: SASRec) -> None:
     assert np.isnan(chain_model.score(Query()).scores).all()
     assert len(chain_model.recommend(Query())) == 0

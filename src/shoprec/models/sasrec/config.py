@@ -110,6 +110,11 @@ class SASRecConfig(BaseConfig):
     """Batch histories of similar length together (far less padding to compute; the batch
     order is still shuffled every epoch)."""
 
+    lr_decay_epochs: int | None = Field(None, ge=1)
+    """Cosine-decay the learning rate from ``lr`` to 0 over this many epochs, which then also
+    cap the run (early stopping still keeps the best epoch); ``None``: a constant ``lr``. A
+    refit for fewer epochs follows the same curve, so it stops where the chosen epoch did."""
+
     max_epochs: int = Field(200, ge=1)
     """Cap on training epochs (``FitOptions.max_epochs`` overrides it)."""
 

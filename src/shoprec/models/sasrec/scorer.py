@@ -131,8 +131,16 @@ class SASRec(BaseRecommender):
             self._warm_start(net, warm_start)
         net.to(device)
         rows = training_windows(seqs, cfg.max_len, cfg.time_gap_buckets)
-        trainer = Trainer(net, cfg, rows, device, opts.seed, self._validation(opts.validation))
-        max_epochs = opts.max_epochs or cfg.max_epochs
+        trainer = Trainer(
+            net,
+            cfg,
+            rows,
+            device,
+            opts.seed,
+            self._validation(opts.validation),
+            cfg.lr_decay_epochs,
+        )
+        max_epochs = min(opts.max_epochs or cfg.max_epochs, cfg.lr_decay_epochs or cfg.max_epochs)
         with _progress(opts.progress, "training") as update:
 
             def on_epoch(record: dict[str, float]) -> None:
