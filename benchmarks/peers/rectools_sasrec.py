@@ -276,12 +276,8 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
     train_s = time.perf_counter() - start
     best = val.epochs[val.best_epoch - 1]
 
-    def test_metrics(fitted: SASRecModel) -> dict[str, float]:
-        reco = recommend(fitted, test_train_ds, split.test, k=max(KS))
-        return {k: round(v, 5) for k, v in rank_metrics(reco, split.test, split.n_items).items()}
-
     model.lightning_model.load_state_dict(val.best_state)
-    best_weights = test_metrics(model)
+    best_weights = score_test(model, test_train_ds, split)
     logging.info("best epoch %d, its weights on test: %s", val.best_epoch, best_weights)
     row: dict[str, Any] = {
         "model": "rectools-sasrec",
@@ -297,15 +293,30 @@ def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, 
         "time_to_best_seconds": best["elapsed_seconds"],
     }
     if args.refit:
-        seed_everything(seed, workers=True, verbose=False)
-        final = make_model(args, val.best_epoch, [])
-        start = time.perf_counter()
-        final.fit(test_train_ds)
-        row["refit_seconds"] = round(time.perf_counter() - start, 1)
-        row.update(test_metrics(final))
+        row |= refit(split, args, seed, val.best_epoch)
         row["test_best_epoch_weights"] = best_weights
     row["epochs"] = val.epochs
     return row
+
+
+def refit(split: LooSplit, args: argparse.Namespace, seed: int, epochs: int) -> dict[str, Any]:
+    """The protocol's final fit: train + validation targets for ``epochs``, scored on test."""
+    test_train_ds = Dataset.construct(split.test_train)
+    seed_everything(seed, workers=True, verbose=False)
+    final = make_model(args, epochs, [])
+    start = time.perf_counter()
+    final.fit(test_train_ds)
+    return {
+        "refit_epochs": epochs,
+        "refit_seconds": round(time.perf_counter() - start, 1),
+        **score_test(final, test_train_ds, split),
+    }
+
+
+def score_test(fitted: SASRecModel, test_train_ds: Dataset, split: LooSplit) -> dict[str, float]:
+    """HR/NDCG@k of ``fitted`` on the test targets (histories = train + validation)."""
+    reco = recommend(fitted, test_train_ds, split.test, k=max(KS))
+    return {k: round(v, 5) for k, v in rank_metrics(reco, split.test, split.n_items).items()}
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
@@ -337,6 +348,14 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="refit on train + validation for the best epoch count (else test the best weights)",
+    )
+    parser.add_argument(
+        "--refit-only",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="skip the selection: refit on train + validation for EPOCHS (chosen by an earlier "
+        "selection run) and score test",
     )
     parser.add_argument(
         "--test-every-epoch",
@@ -380,9 +399,13 @@ def main() -> None:
     )
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(split, args, seed))
-        logging.info("seed %d done", seed)
-    print(summary(rows))
+        if args.refit_only is None:
+            rows.append(run_seed(split, args, seed))
+        else:
+            head = {"model": "rectools-sasrec", "seed": seed, "params": params_of(args)}
+            rows.append(head | refit(split, args, seed, args.refit_only))
+        logging.info("seed %d done: %s", seed, {k: v for k, v in rows[-1].items() if "@" in k})
+    print(summary(rows) if args.refit_only is None else json.dumps(rows, indent=2))
     if args.output is not None:
         args.output.write_text(json.dumps(rows, indent=2) + "\n")
 
