@@ -8,7 +8,9 @@ which shoprec's fp32 models use, and faiss' exact ``IndexFlatIP`` with its fused
 the mean top-10 overlap with the exact fp32 top-10. The int8 path is
 :class:`shoprec.models.sasrec.compress.Int8Catalogue.top_k` (what ``sasrec-int8`` ranks with):
 one int8 scan over the catalogue with a fused top-k (faiss), the best ``shortlist`` items
-re-scored with their fp32 vectors.
+re-scored with their fp32 vectors. The pq4 path is :class:`PQCatalogue.top_k`
+(``sasrec-int8`` with ``catalogue = "pq4"``): 4-bit product-quantized codes (``D / 4`` bytes an
+item) scanned by faiss' fast-scan kernel, then the same exact re-scoring.
 
 Usage::
 
@@ -26,7 +28,7 @@ import faiss
 import numpy as np
 import torch
 
-from shoprec.models.sasrec.compress import Int8Catalogue
+from shoprec.models.sasrec.compress import Int8Catalogue, PQCatalogue
 
 TORCH, FAISS = "fp32 brute force (torch)", "fp32 brute force (faiss)"
 
@@ -72,6 +74,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=256)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--shortlists", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument(
+        "--pq-shortlists",
+        type=int,
+        nargs="+",
+        default=[200, 400, 800],
+        help="short lists of the 4-bit product-quantized scan (coarser codes: longer lists)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
@@ -80,6 +89,9 @@ def main() -> None:
     faiss.omp_set_num_threads(args.threads)
     table, queries = synthetic(args.items, args.dim, args.clusters, args.queries, args.seed)
     catalogue = Int8Catalogue(table)
+    start = time.perf_counter()
+    pq = PQCatalogue(table)
+    pq_build_s = time.perf_counter() - start
     k = 10
 
     flat = faiss.IndexFlatIP(args.dim)
@@ -102,6 +114,12 @@ def main() -> None:
                     return catalogue.top_k(h, k, s)[0]
 
                 methods[f"int8 + exact re-score of {s}"] = int8
+            for s in args.pq_shortlists:
+
+                def pq4(h: torch.Tensor, s: int = s) -> torch.Tensor:
+                    return pq.top_k(h, k, s)[0]
+
+                methods[f"pq4 + exact re-score of {s}"] = pq4
             ms = {name: timed(fn, queries, batch) for name, fn in methods.items()}
             for name, fn in methods.items():
                 rows.append({"method": name, "batch": batch, "ms": ms[name],
@@ -110,7 +128,8 @@ def main() -> None:
     print(
         f"{args.items:,} items x {args.dim} dims, {args.clusters} clusters, {args.queries} "
         f"histories, top-{k}, {args.threads} threads; fp32 table "
-        f"{table.numel() * 4 / 1e6:.0f} MB, int8 table {table.numel() / 1e6:.0f} MB (one scale)"
+        f"{table.numel() * 4 / 1e6:.0f} MB, int8 table {table.numel() / 1e6:.0f} MB (one scale), "
+        f"pq4 index {pq.serialize().nbytes / 1e6:.0f} MB (trained and filled in {pq_build_s:.1f} s)"
     )
     print(f"| method | batch | ms / history | vs torch fp32 | vs faiss fp32 | top-{k} overlap |")
     print("|---|---|---|---|---|---|")

@@ -37,10 +37,13 @@ from shoprec.types import Candidates, ItemId, Query
 
 from .compress import (
     INT8_SUFFIX,
+    PQ_SUFFIX,
     SCALE_SUFFIX,
     DistillTrainer,
     Int8Catalogue,
     OnnxSession,
+    PQCatalogue,
+    ShortlistCatalogue,
     count_parameters,
     encoder_state,
     export_onnx,
@@ -62,6 +65,7 @@ from .scorer import SASRec
 from .train import EVAL_BATCH, Trainer, resolve_device
 
 HalfDtype = Literal["float16", "bfloat16"]
+CatalogueCodes = Literal["int8", "pq4"]
 
 
 # -- configs ---------------------------------------------------------------------------------
@@ -69,7 +73,12 @@ class Int8Config(SASRecConfig):
     """SASRec config of the source network + int8 inference settings."""
 
     shortlist: int = Field(100, ge=1)
-    """Items per history re-scored exactly (fp32) after the int8 pass over the catalogue."""
+    """Items per history re-scored exactly (fp32) after the pass over the catalogue's codes."""
+
+    catalogue: CatalogueCodes = "int8"
+    """Codes of the item table scanned before the re-scoring: ``"int8"`` (a quarter of fp32's
+    bytes) or ``"pq4"`` (4-bit product quantization, a sixteenth: for large catalogues, with a
+    longer ``shortlist``; measured in docs/benchmarks.md)."""
 
 
 class HalfConfig(SASRecConfig):
@@ -441,11 +450,14 @@ class SASRecInt8(_FrozenSASRec):
     config: Int8Config
 
     def _build_arrays(self, encoder: SASRecNet, table: torch.Tensor) -> dict[str, npt.NDArray[Any]]:
-        catalogue = Int8Catalogue(table)
         arrays = {f"encoder.{k}": v for k, v in int8_linear_arrays(encoder).items()}
         arrays["table"] = table.numpy()
-        arrays["table" + INT8_SUFFIX] = catalogue.codes.numpy()
-        arrays["table" + SCALE_SUFFIX] = catalogue.scale.numpy()
+        if self.config.catalogue == "pq4":
+            arrays["table" + PQ_SUFFIX] = PQCatalogue(table).serialize()
+        else:
+            catalogue = Int8Catalogue(table)
+            arrays["table" + INT8_SUFFIX] = catalogue.codes.numpy()
+            arrays["table" + SCALE_SUFFIX] = catalogue.scale.numpy()
         return arrays
 
     def _load(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
@@ -453,11 +465,15 @@ class SASRecInt8(_FrozenSASRec):
         self.encoder = int8_encoder(self.config, enc)
         table = torch.from_numpy(arrays["table"])
         self.table = table
-        self.catalogue = Int8Catalogue(
-            table,
-            torch.from_numpy(arrays["table" + INT8_SUFFIX]),
-            torch.from_numpy(arrays["table" + SCALE_SUFFIX]),
-        )
+        self.catalogue: ShortlistCatalogue
+        if self.config.catalogue == "pq4":
+            self.catalogue = PQCatalogue(table, arrays["table" + PQ_SUFFIX])
+        else:
+            self.catalogue = Int8Catalogue(
+                table,
+                torch.from_numpy(arrays["table" + INT8_SUFFIX]),
+                torch.from_numpy(arrays["table" + SCALE_SUFFIX]),
+            )
 
     def _states(self, batch: SeqBatch) -> torch.Tensor:
         t = _torch_batch(batch)
