@@ -329,11 +329,16 @@ def test_int8_top_k_ranks_like_the_full_score_rows(
     assert variant.top_k(Query(), 3).item_ids == ()
 
 
-def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
+def _clustered_catalogue() -> tuple[torch.Tensor, torch.Tensor]:
+    """2,000 item vectors around 50 centres, and 8 states near the first 8 centres."""
     gen = torch.Generator().manual_seed(0)
     centres = torch.randn(50, 32, generator=gen)
     table = centres.repeat_interleave(40, dim=0) + 0.3 * torch.randn(2000, 32, generator=gen)
-    h = centres[:8] + 0.1 * torch.randn(8, 32, generator=gen)
+    return table, centres[:8] + 0.1 * torch.randn(8, 32, generator=gen)
+
+
+def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
+    table, h = _clustered_catalogue()
     catalogue = Int8Catalogue(table)
     idx, scores = catalogue.top_k(h, k=10, shortlist=50)
     exact = (h @ table.T).topk(10, dim=1)
@@ -347,10 +352,7 @@ def test_int8_catalogue_keeps_the_exact_top_10_on_clustered_vectors() -> None:
 
 
 def test_pq_catalogue_keeps_the_exact_top_10_on_clustered_vectors_and_round_trips() -> None:
-    gen = torch.Generator().manual_seed(0)
-    centres = torch.randn(50, 32, generator=gen)
-    table = centres.repeat_interleave(40, dim=0) + 0.3 * torch.randn(2000, 32, generator=gen)
-    h = centres[:8] + 0.1 * torch.randn(8, 32, generator=gen)
+    table, h = _clustered_catalogue()
     catalogue = PQCatalogue(table)
     assert catalogue.serialize().nbytes < table.numel()  # 4 bits a pair of dims + codebooks
     exact = (h @ table.T).topk(10, dim=1)
