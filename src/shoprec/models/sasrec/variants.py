@@ -440,9 +440,10 @@ class SASRecInt8(_FrozenSASRec):
     """int8 SASRec: dynamically quantized linear layers, int8 item table with exact re-scoring.
 
     Every linear layer of the Transformer runs as a dynamic int8 layer (int8 weights, per-batch
-    quantized activations). Catalogue scores come from the int8 item table; each history's
-    ``shortlist`` best items get their exact fp32 score (so the top of the ranking is exact),
-    the rest keep the int8 approximation.
+    quantized activations). Catalogue scores come from the item table's int8 codes (or 4-bit
+    product-quantized ones, ``catalogue = "pq4"``); each history's ``shortlist`` best items get
+    their exact fp32 score (so the top of the ranking is exact), the rest keep the
+    approximation.
     """
 
     key: ClassVar[str] = "sasrec-int8"
