@@ -18,8 +18,10 @@ from shoprec.models.sasrec.net import SASRecNet
 from shoprec.models.sasrec.train import (
     CHECKPOINT_STATE,
     Trainer,
+    compiled_softmax_ce,
     rank_metrics,
     resolve_device,
+    softmax_ce,
 )
 from shoprec.types import Query
 
@@ -44,6 +46,40 @@ def test_rank_metrics_match_hand_computed_values() -> None:
 def test_resolve_device() -> None:
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_the_compiled_loss_matches_the_eager_one_in_value_and_gradient() -> None:
+    gen = torch.Generator().manual_seed(0)
+    compiled = compiled_softmax_ce("cpu")
+    for m, n in ((37, 101), (5, 7)):  # two shapes: one compiled graph with dynamic sizes
+        h = torch.randn(m, 16, generator=gen, requires_grad=True)
+        table = torch.randn(n, 16, generator=gen, requires_grad=True)
+        y = torch.randint(0, n, (m,), generator=gen)
+        grads = []
+        for fn in (softmax_ce, compiled):
+            loss = fn(h, table, y)
+            loss.backward()  # type: ignore[no-untyped-call]
+            grads.append((float(loss.detach()), h.grad.clone(), table.grad.clone()))  # type: ignore[union-attr]
+            h.grad = table.grad = None
+        (eager_loss, eager_h, eager_t), (comp_loss, comp_h, comp_t) = grads
+        assert comp_loss == pytest.approx(eager_loss, rel=1e-5)
+        torch.testing.assert_close(comp_h, eager_h, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(comp_t, eager_t, rtol=1e-4, atol=1e-6)
+
+
+def test_items_unseen_in_training_take_no_part_in_the_training_softmax() -> None:
+    data = chain_shop(np.random.default_rng(0), n_users=40)
+    rows = training_windows(data.sequences, TINY.max_len, TINY.time_gap_buckets)
+    cfg = TINY.model_copy(update={"item_repr": "id"})
+    net = SASRecNet(len(data.item_vocab), 0, cfg)
+    net.items.known[::3] = 0.0  # every third item unseen
+    trainer = Trainer(net, cfg, rows, torch.device("cpu"), seed=0)
+    gen = torch.Generator().manual_seed(1)
+    table = torch.randn(net.items.n_items, cfg.hidden, generator=gen)
+    h = torch.randn(9, cfg.hidden, generator=gen)
+    y = trainer.known_cols[torch.randint(0, len(trainer.known_cols), (9,), generator=gen)]
+    masked = torch.nn.functional.cross_entropy(h @ table.T + trainer.logit_mask, y)
+    assert float(trainer._loss(table, h, y)) == pytest.approx(float(masked), rel=1e-5)
 
 
 def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path: Path) -> None:

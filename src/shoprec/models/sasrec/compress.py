@@ -427,7 +427,6 @@ class DistillTrainer(Trainer):
         self.teacher = teacher.to(device).eval()
         self.temperature = temperature
         self.weight = weight
-        self.known_cols = torch.isfinite(self.logit_mask).nonzero()[:, 0]  # (K,)
         with torch.no_grad():
             self.t_table = self.teacher.items()  # (N, Dt): the teacher is frozen
 

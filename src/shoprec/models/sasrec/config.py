@@ -94,6 +94,10 @@ class SASRecConfig(BaseConfig):
     """``"softmax"``: cross-entropy over the whole catalogue; ``"sampled"``: over the target plus
     ``n_negatives`` popularity-sampled items with log-Q correction (large catalogues)."""
 
+    compile_loss: bool = True
+    """Compile the full-softmax loss with ``torch.compile`` (fused kernels, faster epochs);
+    without a compiler on the machine training falls back to the eager loss."""
+
     n_negatives: int = Field(1024, ge=1)
     """Negatives per batch for the sampled softmax (shared across the batch)."""
 
