@@ -82,9 +82,14 @@ def test_items_unseen_in_training_take_no_part_in_the_training_softmax() -> None
     assert float(trainer._loss(table, h, y)) == pytest.approx(float(masked), rel=1e-5)
 
 
-def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(
+    tmp_path: Path, ema_decay: float
+) -> None:
     split = leave_one_out(chain_shop(np.random.default_rng(0), n_users=60, chains_per_user=3))
-    cfg = TINY.model_copy(update={"dropout": 0.1, "emb_dropout": 0.1, "patience": 50})
+    cfg = TINY.model_copy(
+        update={"dropout": 0.1, "emb_dropout": 0.1, "patience": 50, "ema_decay": ema_decay}
+    )
 
     straight = SASRec(cfg)
     straight.fit(split.train, FitOptions(seed=7, max_epochs=4, validation=split.validation))
@@ -186,3 +191,26 @@ def test_cosine_decay_lowers_the_learning_rate_to_zero_over_the_run() -> None:
     expected = [TINY.lr * 0.5 * (1 + math.cos(math.pi * i / steps)) for i in range(steps)]
     assert seen == pytest.approx(expected)  # from lr down towards 0, one step at a time
     assert steps >= 6
+
+
+def test_with_ema_the_trained_network_holds_the_moving_average_of_its_steps() -> None:
+    data = chain_shop(np.random.default_rng(0), n_users=40)
+    rows = training_windows(data.sequences, TINY.max_len, TINY.time_gap_buckets)
+    cfg = TINY.model_copy(update={"item_repr": "id", "ema_decay": 0.8})
+    net = SASRecNet(len(data.item_vocab), 0, cfg)
+    trainer = Trainer(net, cfg, rows, torch.device("cpu"), seed=0)
+    expected = [p.detach().clone() for p in trainer.params]
+    last_raw: list[torch.Tensor] = []
+    step = trainer.optimizer.step
+
+    def averaging_step(*args: object, **kwargs: object) -> None:
+        step(*args, **kwargs)
+        last_raw[:] = [p.detach().clone() for p in trainer.params]
+        for avg, p in zip(expected, last_raw, strict=True):
+            avg.mul_(0.8).add_(p, alpha=0.2)
+
+    trainer.optimizer.step = averaging_step  # type: ignore[method-assign]
+    trainer.run(max_epochs=2)  # no validation: the last average is kept
+    for p, avg in zip(net.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.detach(), avg)
+    assert not torch.equal(net.items.id_emb.detach(), last_raw[0])  # not the raw weights

@@ -114,6 +114,11 @@ class SASRecConfig(BaseConfig):
     """Batch histories of similar length together (far less padding to compute; the batch
     order is still shuffled every epoch)."""
 
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0)
+    """Validate, keep and serve an exponential moving average of the weights, updated after
+    every optimiser step with this decay (0 = off: the raw weights). Averaging smooths the
+    step-to-step noise of the last epochs."""
+
     lr_decay_epochs: int | None = Field(None, ge=1)
     """Cosine-decay the learning rate from ``lr`` to 0 over this many epochs, which then also
     cap the run (early stopping still keeps the best epoch); ``None``: a constant ``lr``. A

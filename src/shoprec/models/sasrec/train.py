@@ -10,13 +10,14 @@ epoch it holds the network, the optimiser, the random states and the early-stopp
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,9 @@ class Trainer:
         torch.manual_seed(seed)
         self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.params = [p for p in net.parameters() if p.requires_grad]
+        # The moving average of the weights (ema_decay > 0), one tensor per trainable parameter.
+        self.ema = [p.detach().clone() for p in self.params] if cfg.ema_decay > 0 else None
         self.optimizer = torch.optim.AdamW(
             self._param_groups(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay
         )
@@ -243,11 +247,29 @@ class Trainer:
             # length-bucketed batches a mean per batch would let short histories dominate.
             (loss * (float(sel.sum()) / per_batch)).backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
+            if self.ema is not None:
+                with torch.no_grad():
+                    torch._foreach_lerp_(self.ema, self.params, 1.0 - self.cfg.ema_decay)
             n = int(sel.sum())
             total += float(loss.detach()) * n
             count += n
         self.state.epoch += 1
         return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+    @contextlib.contextmanager
+    def averaged(self) -> Iterator[None]:
+        """Within the block the network holds the averaged weights (the raw ones without EMA)."""
+        if self.ema is None:
+            yield
+            return
+        raw = [p.detach().clone() for p in self.params]
+        with torch.no_grad():
+            torch._foreach_copy_(self.params, self.ema)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, raw)
 
     def _set_lr(self, progress: float) -> None:
         # A pure function of the position in the run, so a resumed run continues the curve.
@@ -306,19 +328,21 @@ class Trainer:
             self.state.history[-1]["elapsed"] if self.state.history else 0.0
         )
         while self.state.epoch < max_epochs and self.state.bad_epochs < self.cfg.patience:
-            record = {"epoch": float(self.state.epoch + 1), **self.train_epoch(), **self.evaluate()}
-            record["elapsed"] = time.perf_counter() - start
-            self.state.history.append(record)
-            ndcg = record.get("ndcg@10")
-            if ndcg is None or ndcg > self.state.best_ndcg:
-                self.state.best_ndcg = ndcg if ndcg is not None else -1.0
-                self.state.best_epoch = self.state.epoch
-                self.state.bad_epochs = 0
-                self.best_weights = {
-                    k: v.detach().clone() for k, v in self.net.state_dict().items()
-                }
-            else:
-                self.state.bad_epochs += 1
+            record = {"epoch": float(self.state.epoch + 1), **self.train_epoch()}
+            with self.averaged():
+                record |= self.evaluate()
+                record["elapsed"] = time.perf_counter() - start
+                self.state.history.append(record)
+                ndcg = record.get("ndcg@10")
+                if ndcg is None or ndcg > self.state.best_ndcg:
+                    self.state.best_ndcg = ndcg if ndcg is not None else -1.0
+                    self.state.best_epoch = self.state.epoch
+                    self.state.bad_epochs = 0
+                    self.best_weights = {
+                        k: v.detach().clone() for k, v in self.net.state_dict().items()
+                    }
+                else:
+                    self.state.bad_epochs += 1
             if checkpoint_dir is not None:
                 self.save_checkpoint(checkpoint_dir)
             logger.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in record.items()))
@@ -339,6 +363,8 @@ class Trainer:
         for pid, slots in opt["state"].items():
             for slot, value in slots.items():
                 tensors[f"opt.{pid}.{slot}"] = torch.as_tensor(value).reshape(-1).contiguous()
+        for i, avg in enumerate(self.ema or []):
+            tensors[f"ema.{i}"] = avg
         tensors["rng.torch"] = torch.get_rng_state()
         tmp = directory / f".{CHECKPOINT_WEIGHTS}.tmp"
         save_file({k: v.detach().cpu() for k, v in tensors.items()}, str(tmp))
@@ -372,6 +398,10 @@ class Trainer:
             raise ArtifactError(f"{directory}: cannot resume from checkpoint ({exc})") from exc
         best = {k[5:]: v.to(self.device) for k, v in tensors.items() if k.startswith("best.")}
         self.best_weights = best or None
+        if self.ema is not None:
+            if "ema.0" not in tensors:
+                raise ArtifactError(f"{directory}: the checkpoint holds no averaged weights")
+            self.ema = [tensors[f"ema.{i}"].to(self.device) for i in range(len(self.ema))]
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
         for key, shape in meta["opt_shapes"].items():
             pid, slot = key.split(".", 1)
