@@ -214,3 +214,23 @@ def test_with_ema_the_trained_network_holds_the_moving_average_of_its_steps() ->
     for p, avg in zip(net.parameters(), expected, strict=True):
         torch.testing.assert_close(p.detach(), avg)
     assert not torch.equal(net.items.id_emb.detach(), last_raw[0])  # not the raw weights
+
+
+def test_the_validation_score_is_the_served_models_ndcg_with_history_items_excluded() -> None:
+    shop = chain_shop(np.random.default_rng(3), n_users=80, chains_per_user=4)
+    # Drop a third of the events so that histories differ in length.
+    events = shop.events.filter(np.random.default_rng(4).random(len(shop.events)) > 0.33)
+    split = leave_one_out(Interactions(events, shop.items))
+    assert len(np.unique(np.diff(split.validation.histories.offsets))) > 3
+    model = SASRec(TINY.model_copy(update={"item_repr": "id"}))
+    model.fit(split.train, FitOptions(seed=0, max_epochs=3, validation=split.validation))
+
+    hist = split.validation.histories
+    scores = torch.from_numpy(model.score_batch(hist)).nan_to_num(nan=-math.inf)
+    for row in range(len(hist.offsets) - 1):
+        scores[row, hist.items[hist.offsets[row] : hist.offsets[row + 1]]] = -math.inf
+    ndcg, hit = rank_metrics(scores, torch.from_numpy(split.validation.targets))
+    best = max(model.history, key=lambda r: r["ndcg@10"])
+    assert float(ndcg.mean()) == pytest.approx(best["ndcg@10"], rel=1e-5)
+    assert float(hit.mean()) == pytest.approx(best["hr@10"], rel=1e-5)
+    assert 0.0 < best["ndcg@10"] < 1.0  # not every target is ranked first

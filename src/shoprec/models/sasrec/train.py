@@ -288,19 +288,22 @@ class Trainer:
             table = self.net.items()
         table = table.float()
         ndcg_sum, hit_sum = 0.0, 0.0
+        # Cases of similar length share a batch, which is then only as wide as its longest.
+        order = np.argsort((val.windows.items != PAD).sum(axis=1), kind="stable")
         for start in range(0, len(val.targets), EVAL_BATCH):
-            rows = np.arange(start, min(start + EVAL_BATCH, len(val.targets)))
+            rows = order[start : start + EVAL_BATCH]
             batch = val.windows.take(rows).to_torch(self.device)
             with autocast(self.device):
                 h = self.net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
             scores = h.float() @ table.T + self.score_mask  # (B, N)
-            lo, hi = val.seen_offsets[rows[0]], val.seen_offsets[rows[-1] + 1]
-            seen_rows = np.repeat(
-                np.arange(len(rows)), np.diff(val.seen_offsets[rows[0] : rows[-1] + 2])
-            )
+            counts = val.seen_offsets[rows + 1] - val.seen_offsets[rows]  # (B,)
+            seen_rows = np.repeat(np.arange(len(rows)), counts)
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             seen = (
                 torch.as_tensor(seen_rows, device=self.device),
-                torch.as_tensor(val.seen_items[lo:hi], device=self.device),
+                torch.as_tensor(
+                    val.seen_items[val.seen_offsets[rows][seen_rows] + within], device=self.device
+                ),
             )
             scores[seen] = -math.inf
             targets = torch.as_tensor(val.targets[rows], device=self.device)
