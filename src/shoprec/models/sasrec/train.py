@@ -122,6 +122,7 @@ class TrainState:
     best_epoch: int = 0
     best_ndcg: float = -1.0
     bad_epochs: int = 0
+    steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -248,13 +249,21 @@ class Trainer:
             (loss * (float(sel.sum()) / per_batch)).backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
             if self.ema is not None:
-                with torch.no_grad():
-                    torch._foreach_lerp_(self.ema, self.params, 1.0 - self.cfg.ema_decay)
+                self._update_ema()
             n = int(sel.sum())
             total += float(loss.detach()) * n
             count += n
         self.state.epoch += 1
         return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+    def _update_ema(self) -> None:
+        # The decay warms up with the step count (as TensorFlow's ExponentialMovingAverage
+        # with num_updates): a short run on little data is not averaged back to its start.
+        self.state.steps += 1
+        t = self.state.steps
+        decay = min(self.cfg.ema_decay, (1.0 + t) / (10.0 + t))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.ema, self.params, 1.0 - decay)
 
     @contextlib.contextmanager
     def averaged(self) -> Iterator[None]:

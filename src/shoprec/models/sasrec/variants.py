@@ -176,10 +176,15 @@ class DistilledConfig(SASRecConfig):
             "n_layers": self.student_layers,
             "n_heads": self.student_heads,
         }
-        update: dict[str, int | None] = {k: v for k, v in shape.items() if v is not None}
+        update: dict[str, int | float | None] = {k: v for k, v in shape.items() if v is not None}
         update["id_dim"] = self.student_id_dim
         update["id_head_items"] = n_head
         update["id_head_dim"] = self.student_head_dim
+        # The student's recipe (a short cosine-decayed fine-tune, measured in
+        # docs/benchmarks.md) uses neither the teacher's ID dropout nor its weight average,
+        # both chosen for a long run at a constant rate.
+        update["id_dropout"] = 0.0
+        update["ema_decay"] = 0.0
         if self.student_text_hidden is not None:
             update["text_hidden"] = self.student_text_hidden
         return SASRecConfig.model_validate(base.model_dump() | update)
