@@ -161,7 +161,7 @@ class Trainer:
         torch.manual_seed(seed)
         self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
-        self.params = [p for p in net.parameters() if p.requires_grad]
+        self.params: list[torch.Tensor] = [p for p in net.parameters() if p.requires_grad]
         # The moving average of the weights (ema_decay > 0), one tensor per trainable parameter.
         self.ema = [p.detach().clone() for p in self.params] if cfg.ema_decay > 0 else None
         self.optimizer = torch.optim.AdamW(
@@ -262,6 +262,7 @@ class Trainer:
         self.state.steps += 1
         t = self.state.steps
         decay = min(self.cfg.ema_decay, (1.0 + t) / (10.0 + t))
+        assert self.ema is not None
         with torch.no_grad():
             torch._foreach_lerp_(self.ema, self.params, 1.0 - decay)
 
