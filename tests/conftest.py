@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pytest
@@ -29,3 +32,49 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+#: The machine's PostgreSQL (trust auth) and Redis; override to point the tests elsewhere.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SHOPREC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_TEST_URL = os.environ.get("SHOPREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"shoprec_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        require_service("PostgreSQL", f"{POSTGRES_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(POSTGRES_ADMIN_URL)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The machine's Redis, with a key prefix of this test's own (its keys deleted afterwards).
+
+    The prefix travels as the URL's ``prefix`` query parameter, which shoprec's Redis backends
+    read, so tests never see each other's keys on the shared server.
+    """
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{REDIS_TEST_URL}: {exc}")
+    prefix = f"shoprec-test-{uuid.uuid4().hex[:12]}:"
+    separator = "&" if "?" in REDIS_TEST_URL else "?"
+    yield f"{REDIS_TEST_URL}{separator}prefix={prefix}"
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -8,6 +8,7 @@
     │   ├── ValidationError           rows failed validation (names file, line, field)
     │   └── UnknownFormatError        a file's format could not be detected or is unsupported
     ├── StoreError                    the event/item store failed or is unusable
+    │   └── BackendUnavailableError   a shared backend (PostgreSQL, Redis) cannot be reached
     ├── ModelError                    a model cannot do what was asked
     │   ├── NotFittedError            used before ``fit``/``load``
     │   ├── UnknownModelError         no model is registered under that key
@@ -71,6 +72,10 @@ class UnknownFormatError(DataError):
 
 class StoreError(ShoprecError):
     """The event or item store failed or is unusable."""
+
+
+class BackendUnavailableError(StoreError):
+    """A shared backend (PostgreSQL, Redis) cannot be reached now; retrying later may succeed."""
 
 
 class ModelError(ShoprecError):

@@ -10,6 +10,7 @@ import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
@@ -111,6 +112,13 @@ class Settings(BaseSettings):
 
     home: Path = Path("shoprec-data")
     """Folder of the embedded state: the event store, model artifacts and caches."""
+    events_url: str | None = None
+    """Where events and the catalogue live: ``postgresql://user:pass@host:5432/db`` for a
+    shared PostgreSQL; ``None``: the embedded SQLite file in ``home`` (docs/scaling.md)."""
+    state_url: str | None = None
+    """Where live state lives (shoppers' recent events and carts, trending, A/B counters, the
+    serving model version): ``redis://host:6379/0`` to share it between replicas; ``None``: in
+    this process's memory (one replica only)."""
     model: ModelSettings = Field(default_factory=ModelSettings)
     """The model ``shoprec train`` builds."""
     train: TrainSettings = Field(default_factory=TrainSettings)
@@ -144,6 +152,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment variables override the TOML file (passed as init values)."""
         return env_settings, init_settings
+
+
+def mask_url(url: str | None) -> str | None:
+    """``url`` with its password replaced by ``***`` (for printing settings)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(path: Path | None = None) -> Settings:
