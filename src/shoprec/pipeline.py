@@ -33,7 +33,7 @@ from shoprec.retrieval import (
     Retrieved,
     TextIndex,
     TextSource,
-    Trending,
+    TrendingCounts,
     TrendingSource,
     anchors,
 )
@@ -212,7 +212,7 @@ class Pipeline:
         model: BaseRecommender,
         config: PipelineConfig,
         catalog: CatalogView,
-        trending: Trending,
+        trending: TrendingCounts,
         text: TextIndex | None = None,
         covisit: BaseRecommender | None = None,
         version: str = "",

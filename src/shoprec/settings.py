@@ -73,7 +73,7 @@ class ServingSettings(BaseModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     """TCP port."""
     workers: Annotated[int, Field(ge=1)] = 1
-    """Worker processes (live state is per process: keep 1 unless state moves to a shared store)."""
+    """Server processes on the port; more than 1 needs shared live state (``state_url``)."""
     write_keys: list[SecretStr] = Field(default_factory=list)
     """API keys allowed to send events and change the catalogue (``X-API-Key``); empty: open."""
     admin_keys: list[SecretStr] = Field(default_factory=list)
@@ -95,6 +95,12 @@ class ServingSettings(BaseModel):
     when the live model is not one (``False``: use the live model's item similarity)."""
     state_capacity: Annotated[int, Field(ge=1)] = 100_000
     """Shoppers whose live state is held in memory (least recently seen reloaded on demand)."""
+    state_ttl_s: Annotated[float, Field(ge=1.0)] = 7 * 86_400.0
+    """With shared state (``state_url``): a shopper's or anonymous session's live state
+    expires this long after their last event (rebuilt from the event store if they return)."""
+    health_interval_s: Annotated[float, Field(gt=0.0)] = 0.5
+    """With a shared backend: how often each replica checks that PostgreSQL and Redis answer
+    (``/health/ready`` and refusing writes while one is gone use the latest check)."""
     experiment_salt: str = "shoprec"
     """Salt of the variant assignment hash (change it to reshuffle shoppers)."""
     variants: list[VariantSettings] = Field(default_factory=list)

@@ -172,3 +172,7 @@ def test_admin_retrain_trains_in_a_child_process_and_the_service_swaps(home: Pat
                 break
             time.sleep(0.2)
         assert client.get("/health/ready").json()["model_version"] != old
+        # Let the child exit before the service goes: a running one would outlive the test.
+        retraining = client.app.state.service.retraining  # type: ignore[attr-defined]
+        while retraining.running() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)

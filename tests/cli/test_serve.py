@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 import shoprec.cli.serve  # noqa: F401 - registers the command
 from shoprec.cli import app
+from shoprec.serving import SETTINGS_ENV, worker_app
 
 runner = CliRunner()
 
@@ -35,9 +38,43 @@ def test_serve_runs_uvicorn_with_the_settings(
     call["app"].state.service.close()
 
 
-def test_serve_refuses_several_workers(tmp_path: Path) -> None:
+def test_serve_refuses_several_workers_with_state_in_memory(tmp_path: Path) -> None:
     config = tmp_path / "shoprec.toml"
     config.write_text(f'home = "{tmp_path / "home"}"\n[serving]\nworkers = 2\n')
     result = runner.invoke(app, ["serve", "-c", str(config)])
     assert result.exit_code != 0
-    assert "only 1 is supported" in str(result.exception)
+    assert "needs shared live state: set state_url" in str(result.exception)
+
+
+def test_serve_starts_workers_that_share_redis_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda target, **kw: calls.append({"app": target, **kw}))
+    monkeypatch.setenv(SETTINGS_ENV, "")  # restored afterwards: the command sets it
+    monkeypatch.setenv("SHOPREC_STATE_URL", redis_url)
+    monkeypatch.setenv("SHOPREC_SERVING__WRITE_KEYS", '["s3cret"]')
+    config = tmp_path / "shoprec.toml"
+    config.write_text(f'home = "{tmp_path / "home"}"\n')
+    result = runner.invoke(app, ["serve", "-c", str(config), "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    assert (call["app"], call["factory"], call["workers"]) == (
+        "shoprec.serving:worker_app",
+        True,
+        3,
+    )
+    # Each worker builds its app from the settings file the variable names: the real keys,
+    # readable by this user only.
+    path = Path(os.environ[SETTINGS_ENV])
+    assert path.stat().st_mode & 0o777 == 0o600
+    worker = worker_app()
+    try:
+        service = worker.state.service
+        assert service.settings.state_url == redis_url
+        assert [k.get_secret_value() for k in service.config.write_keys] == ["s3cret"]
+        assert service.bus is not None
+    finally:
+        worker.state.unwatch_gc()
+        gc.unfreeze()
+        worker.state.service.close()

@@ -1,4 +1,4 @@
-"""Catalogue stores (memory, SQLite): upsert, patch, delete, read; rejects change nothing."""
+"""Catalogues (memory, SQLite, PostgreSQL): upsert, patch, delete, read; rejects change nothing."""
 
 from __future__ import annotations
 
@@ -10,15 +10,27 @@ import pytest
 
 from shoprec.data import ITEM_SCHEMA
 from shoprec.errors import StoreError, ValidationError
-from shoprec.events import Catalog, Event, Item, MemoryCatalog, SQLiteCatalog, SQLiteEventStore
+from shoprec.events import (
+    Catalog,
+    Event,
+    Item,
+    MemoryCatalog,
+    PostgresCatalog,
+    SQLiteCatalog,
+    SQLiteEventStore,
+)
 from shoprec.types import EventType
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    backend: Catalog = (
-        MemoryCatalog() if request.param == "memory" else SQLiteCatalog(tmp_path / "shop.db")
-    )
+    backend: Catalog
+    if request.param == "memory":
+        backend = MemoryCatalog()
+    elif request.param == "sqlite":
+        backend = SQLiteCatalog(tmp_path / "shop.db")
+    else:
+        backend = PostgresCatalog(request.getfixturevalue("postgres_url"))
     yield backend
     backend.close()
 

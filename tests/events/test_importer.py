@@ -16,6 +16,8 @@ from shoprec.events import (
     EventStore,
     MemoryCatalog,
     MemoryEventStore,
+    PostgresCatalog,
+    PostgresEventStore,
     SQLiteCatalog,
     SQLiteEventStore,
     import_files,
@@ -30,14 +32,17 @@ GOOD_EVENTS = (
 GOOD_ITEMS = "item_id,title,price,in_stock,colour\n007,Pen,1.5,true,red\n008,Ink,,false,\n"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[EventStore, Catalog]]:
     if request.param == "memory":
         store: EventStore = MemoryEventStore()
         catalog: Catalog = MemoryCatalog()
-    else:
+    elif request.param == "sqlite":
         store = SQLiteEventStore(tmp_path / "shop.db")
         catalog = SQLiteCatalog(tmp_path / "shop.db")  # one file holds both
+    else:
+        url = request.getfixturevalue("postgres_url")
+        store, catalog = PostgresEventStore(url), PostgresCatalog(url)
     yield store, catalog
     store.close()
     catalog.close()

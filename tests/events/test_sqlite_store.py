@@ -1,87 +1,27 @@
-"""SQLite event store: durability across a SIGKILL, reopening, threads, erasure on disk."""
+"""SQLite event store: reopening, threads, erasure on disk, group commit.
+
+Durability across a SIGKILL is tested for every durable backend in ``test_backends.py``.
+"""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from shoprec.errors import StoreError
 from shoprec.events import Event, SQLiteEventStore
 from shoprec.types import EventType
 
-# A writer that prints "batch last_seq" only after append() returned, i.e. once acknowledged.
-WRITER = """
-import sys
-from shoprec.events import Event, SQLiteEventStore
-
-store = SQLiteEventStore(sys.argv[1])
-size = int(sys.argv[2])
-batch = 0
-while True:
-    events = [
-        Event(user_id=f"u{batch}", item_id=f"i{j}", event_type="view", timestamp=batch * size + j)
-        for j in range(size)
-    ]
-    print(batch, store.append(events), flush=True)
-    batch += 1
-"""
+from .group_commit import queue_behind_a_commit
 
 
 def ev(user: str, item: str, t: float) -> Event:
     return Event(user_id=user, item_id=item, event_type=EventType.VIEW, timestamp=t)
-
-
-def parse_ack(line: str) -> tuple[int, int]:
-    batch, last = line.split()
-    return int(batch), int(last)
-
-
-def test_every_acknowledged_batch_survives_sigkill(tmp_path: Path) -> None:
-    path, size, wanted = tmp_path / "events.db", 25, 40
-    with (tmp_path / "stderr.txt").open("w") as err:
-        child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), str(size)],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
-        watchdog = threading.Timer(60, child.kill)  # never hang the suite on a stuck child
-        watchdog.start()
-        assert child.stdout is not None
-        acked: list[tuple[int, int]] = []
-        try:
-            while len(acked) < wanted and (line := child.stdout.readline()):
-                acked.append(parse_ack(line))
-        finally:
-            child.send_signal(signal.SIGKILL)  # mid-stream: the child is inside its next append
-            rest, _ = child.communicate(timeout=30)
-            watchdog.cancel()
-    assert len(acked) == wanted, (tmp_path / "stderr.txt").read_text()
-    assert child.returncode == -signal.SIGKILL
-    # Lines already in the pipe when the kill landed were acknowledged too.
-    acked += [parse_ack(line) for line in rest.splitlines()]
-
-    with SQLiteEventStore(path) as store:
-        log = store.since(0)
-    for batch, last in acked:
-        block = log.filter(pl.col("seq").is_between(last - size + 1, last))
-        assert block["user_id"].to_list() == [f"u{batch}"] * size
-        assert block["item_id"].to_list() == [f"i{j}" for j in range(size)]
-    # Nothing torn: the log is whole batches 0, 1, 2, ... (at most one unacknowledged extra).
-    n_batches = log.height // size
-    assert log.height == n_batches * size
-    assert len(acked) <= n_batches <= len(acked) + 1
-    assert log["user_id"].to_list() == [f"u{b}" for b in range(n_batches) for _ in range(size)]
 
 
 def test_a_reopened_store_has_every_event_and_continues_numbering(tmp_path: Path) -> None:
@@ -148,30 +88,8 @@ def test_forget_user_leaves_no_trace_in_the_files(tmp_path: Path) -> None:
         assert store.users() == ["kept"]
 
 
-def queue_three_batches_behind_a_commit(
-    store: SQLiteEventStore, meanwhile: Callable[[], None] = lambda: None
-) -> dict[int, int | StoreError]:
-    """Hold the commit lock while three threads append, run ``meanwhile``, release; outcomes."""
-    outcomes: dict[int, int | StoreError] = {}
-
-    def append(k: int) -> None:
-        try:
-            outcomes[k] = store.append([ev(f"t{k}", f"{k}-{j}", j) for j in range(3)])
-        except StoreError as error:
-            outcomes[k] = error
-
-    threads = [threading.Thread(target=append, args=(k,)) for k in range(3)]
-    with store._commit_lock:  # as if an earlier commit were still fsyncing
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while len(store._queue) < 3 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        assert len(store._queue) == 3
-        meanwhile()
-    for t in threads:
-        t.join()
-    return outcomes
+def three_batches() -> list[list[Event]]:
+    return [[ev(f"t{k}", f"{k}-{j}", j) for j in range(3)] for k in range(3)]
 
 
 def test_batches_queued_during_a_commit_share_the_next_transaction(
@@ -188,7 +106,7 @@ def test_batches_queued_during_a_commit_share_the_next_transaction(
             commits.append(1)
 
         monkeypatch.setattr(store._db, "transaction", counted)
-        outcomes = queue_three_batches_behind_a_commit(store)
+        outcomes = queue_behind_a_commit(store, three_batches())
         assert len(commits) == 1
         lasts = {k: v for k, v in outcomes.items() if isinstance(v, int)}
         assert sorted(lasts.values()) == [3, 6, 9]
@@ -199,7 +117,7 @@ def test_batches_queued_during_a_commit_share_the_next_transaction(
 
 def test_a_failed_group_commit_fails_every_batch_in_it(tmp_path: Path) -> None:
     store = SQLiteEventStore(tmp_path / "events.db")
-    outcomes = queue_three_batches_behind_a_commit(store, meanwhile=store.close)
+    outcomes = queue_behind_a_commit(store, three_batches(), meanwhile=store.close)
     assert len(outcomes) == 3
     assert all(isinstance(o, StoreError) and "closed" in str(o) for o in outcomes.values())
     with SQLiteEventStore(tmp_path / "events.db") as reopened:

@@ -1,4 +1,4 @@
-"""EventStore contract: every backend (memory, SQLite) passes the same suite."""
+"""EventStore contract: every backend (memory, SQLite, PostgreSQL) passes the same suite."""
 
 from __future__ import annotations
 
@@ -17,16 +17,21 @@ from shoprec.events import (
     Event,
     EventStore,
     MemoryEventStore,
+    PostgresEventStore,
     SQLiteEventStore,
 )
 from shoprec.types import EventType
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    backend: EventStore = (
-        MemoryEventStore() if request.param == "memory" else SQLiteEventStore(tmp_path / "ev.db")
-    )
+    backend: EventStore
+    if request.param == "memory":
+        backend = MemoryEventStore()
+    elif request.param == "sqlite":
+        backend = SQLiteEventStore(tmp_path / "ev.db")
+    else:
+        backend = PostgresEventStore(request.getfixturevalue("postgres_url"))
     yield backend
     backend.close()
 
@@ -93,6 +98,21 @@ def test_latest_returns_the_newest_n_oldest_first(store: EventStore) -> None:
     assert store.latest("nobody", 5) == []
     with pytest.raises(ValueError, match="n must be >= 0"):
         store.latest("a", -1)
+
+
+def test_tail_is_latest_with_sequence_numbers(store: EventStore) -> None:
+    store.append([ev("a", "a0", 5), ev("b", "b0", 1)])
+    store.append([ev("a", "a1", 3, context={"k": 1}), ev("b", "b1", 2), ev("a", "a2", 1)])
+    tail = store.tail("a", 2)
+    assert tail.schema == pl.Schema(SEQ_EVENT_SCHEMA)
+    assert tail["seq"].to_list() == [3, 5]
+    assert items_of(tail) == ["a1", "a2"]
+    assert tail.drop("seq").rows() == [e.to_row() for e in store.latest("a", 2)]
+    assert store.tail("a", 10)["seq"].to_list() == [1, 3, 5]
+    assert store.tail("a", 0).schema == pl.Schema(SEQ_EVENT_SCHEMA)
+    assert store.tail("a", 0).is_empty() and store.tail("nobody", 3).is_empty()
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        store.tail("a", -1)
 
 
 def test_recent_histories_hold_the_last_n_events_of_the_most_recent_users(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
-from threadpoolctl import threadpool_limits
+from pydantic import SecretStr
 
-from shoprec.errors import ConfigError
 from shoprec.settings import Settings
 
 from .app import ConfigOption, app, console, settings_from
@@ -22,10 +24,24 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="TCP port (default: settings).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes on this port (default: settings); more than 1 needs "
+            "shared live state (state_url = redis://...).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Serve recommendations over HTTP from the home's event store and current model."""
-    run_server(settings_from(config), host, port)
+    settings = settings_from(config)
+    if workers is not None:
+        settings = settings.model_copy(
+            update={"serving": settings.serving.model_copy(update={"workers": workers})}
+        )
+    run_server(settings, host, port)
 
 
 def run_server(
@@ -40,33 +56,26 @@ def run_server(
         pages: Print the demo shop's and the dashboard's URLs too.
 
     Raises:
-        ConfigError: ``serving.workers`` is not 1.
+        ConfigError: ``serving.workers`` > 1 without shared live state.
     """
     import uvicorn
 
-    from shoprec.serving import create_app
+    from shoprec.serving import SETTINGS_ENV, check_workers, server_app
 
     serving = settings.serving
-    if serving.workers != 1:
-        # Live shopper state is per process: a second worker would not see the first one's
-        # events, breaking read-your-writes.
-        raise ConfigError(
-            f"serving.workers={serving.workers}: only 1 is supported (live state is per process)"
-        )
+    check_workers(settings)
     bind_host = host or serving.host
     bind_port = port or serving.port
     # 0.0.0.0 listens everywhere; a browser on this machine reaches it as 127.0.0.1.
     url = f"http://{'127.0.0.1' if bind_host == '0.0.0.0' else bind_host}:{bind_port}"
-    # One request's vector work is small: threaded BLAS would only spin against the event loop
-    # (measured: a 12k-item cosine search took 7 ms with threads under load, 0.1 ms without).
-    threadpool_limits(limits=1)
-    app = create_app(settings)
-    unwatch_gc = app.state.service.metrics.watch_gc()
-    # The catalogue mirror, vocabularies and indexes are millions of long-lived objects: left
-    # to the cyclic GC, each full collection walked them all (multi-second pauses with a 1M-item
-    # catalogue). Frozen, they are never scanned; objects made per request still are.
-    gc.collect()
-    gc.freeze()
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "warning" if pages else "info",
+    }
     if pages:
         console.print(
             f"\n[bold green]demo shop:[/bold green] {url}/shop   "
@@ -74,17 +83,35 @@ def run_server(
         )
         console.print("press Ctrl+C to stop", style="dim")
     else:
-        console.print(f"shoprec serving on {url} (docs at /docs, demo shop at /shop)")
-    try:
-        uvicorn.run(
-            app,
-            host=bind_host,
-            port=bind_port,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="warning" if pages else "info",
+        console.print(
+            f"shoprec serving on {url} with {serving.workers} worker(s) "
+            "(docs at /docs, demo shop at /shop)"
         )
+    if serving.workers > 1:
+        # uvicorn starts each worker process itself and builds its app from an import
+        # string: the settings travel as a file in the home, named by an environment variable.
+        os.environ[SETTINGS_ENV] = str(_write_worker_settings(settings))
+        uvicorn.run("shoprec.serving:worker_app", factory=True, workers=serving.workers, **options)
+        return
+    server = server_app(settings)
+    try:
+        uvicorn.run(server, **options)
     finally:
-        unwatch_gc()
+        server.state.unwatch_gc()
         gc.unfreeze()
+
+
+def _write_worker_settings(settings: Settings) -> Path:
+    """The settings as a JSON file only this user can read (it holds the API keys)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = (settings.home / "serve-settings.json").resolve()
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def reveal(value: object) -> str:
+        # model_dump(mode="json") would write the masked "**********" of each key.
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(settings.model_dump(), file, default=reveal)
+    return path

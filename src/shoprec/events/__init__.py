@@ -2,18 +2,24 @@
 
 Owns what happens between an event (or a catalogue change) arriving and it being durably
 stored: the pydantic :class:`Event` / :class:`Item` models for single records, validation of
-whole batches (all or nothing), the :class:`EventStore` protocol with its SQLite (WAL, durable)
-and in-memory backends, the :class:`Catalog` store, and the live shopper state rebuilt
-from the store (:class:`MemoryStateStore`). It builds on ``shoprec.types``, ``shoprec.errors``
-and ``shoprec.data`` (the canonical frame schemas) and must not import ``features``,
-``models`` or anything above them.
+whole batches (all or nothing), the :class:`EventStore` protocol with its SQLite (WAL, durable),
+PostgreSQL (shared by replicas) and in-memory backends, the :class:`Catalog` stores (both
+picked by URL: :func:`open_event_store`, :func:`open_catalog`), and the live shopper state
+rebuilt from the store (:class:`MemoryStateStore`). It builds on ``shoprec.types``,
+``shoprec.errors`` and ``shoprec.data`` (the canonical frame schemas) and must not import
+``features``, ``models`` or anything above them.
 """
 
+from .backends import POSTGRES_SCHEMES, open_catalog, open_event_store
 from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
 from .history import HISTORY_LENGTH, stored_query
 from .importer import ImportReport, import_files, import_frames
-from .live_state import MemoryStateStore, ShopperState, StateStore
+from .live_state import MemoryStateStore, ShopperState, StateStore, replay
 from .memory_store import MemoryEventStore
+from .postgres_catalog import PostgresCatalog
+from .postgres_store import PostgresEventStore
+from .redis_connection import RedisConnection, connect_redis
+from .redis_state import RedisStateStore
 from .schema import Event, EventRow, Item, ItemRow, problems_from_pydantic
 from .sqlite_store import SQLiteEventStore
 from .store import SEQ, SEQ_EVENT_SCHEMA, EventStore
@@ -30,6 +36,7 @@ from .validation import (
 __all__ = [
     "HISTORY_LENGTH",
     "MAX_PROBLEMS_SHOWN",
+    "POSTGRES_SCHEMES",
     "PROBLEM_SCHEMA",
     "SEQ",
     "SEQ_EVENT_SCHEMA",
@@ -44,16 +51,24 @@ __all__ = [
     "MemoryCatalog",
     "MemoryEventStore",
     "MemoryStateStore",
+    "PostgresCatalog",
+    "PostgresEventStore",
+    "RedisConnection",
+    "RedisStateStore",
     "SQLiteCatalog",
     "SQLiteEventStore",
     "ShopperState",
     "StateStore",
     "check_events",
     "check_items",
+    "connect_redis",
     "event_rows",
     "import_files",
     "import_frames",
     "item_rows",
+    "open_catalog",
+    "open_event_store",
     "problems_from_pydantic",
+    "replay",
     "stored_query",
 ]

@@ -11,17 +11,21 @@ protocol a shared backend (e.g. Redis) would implement without touching the pipe
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from shoprec.errors import StoreError
 from shoprec.types import Columns, EventType, HistoryEvent, ItemId, Query, UserId
 
 from .history import HISTORY_LENGTH
 from .schema import Event
 from .store import EventStore
+
+log = logging.getLogger("shoprec.events")
 
 _CART_ADD = EventType.ADDTOCART.value
 _CART_REMOVE = EventType.REMOVEFROMCART.value
@@ -58,8 +62,14 @@ class StateStore(Protocol):
     def get(self, user_id: UserId) -> ShopperState:
         """The shopper's current state (empty for a shopper never seen)."""
 
-    def apply(self, events: Sequence[Event]) -> None:
-        """Apply acknowledged events (already durable in the event store)."""
+    def apply(self, events: Sequence[Event], last_seq: int) -> None:
+        """Apply acknowledged events (already durable in the event store).
+
+        Args:
+            events: One acknowledged batch.
+            last_seq: The store's sequence number of the batch's last event (the batch holds
+                the ``len(events)`` numbers ending there).
+        """
 
     def forget(self, user_id: UserId) -> None:
         """Drop everything held about the shopper."""
@@ -90,11 +100,28 @@ class _Mutable:
         if session_id is not None:
             self.session_id = session_id
 
+    def snapshot(self, user_id: UserId) -> ShopperState:
+        return ShopperState(
+            user_id=user_id,
+            history=tuple(self.history),
+            cart=tuple(self.cart),
+            purchased=frozenset(self.purchased),
+            session_id=self.session_id,
+        )
+
     def is_tail_duplicate(self, event: Event, window: int) -> bool:
         """Whether ``event`` is already among the last ``window`` history events."""
         mine = HistoryEvent(event.item_id, event.event_type.value, event.timestamp)
         tail = list(self.history)[-window:] if window else []
         return mine in tail
+
+
+def replay(user_id: UserId, events: Iterable[Event], history_length: int) -> ShopperState:
+    """The state that ``events`` (oldest first) leave a shopper in."""
+    state = _Mutable(deque(maxlen=history_length))
+    for event in events:
+        state.apply(event)
+    return state.snapshot(user_id)
 
 
 class MemoryStateStore:
@@ -167,22 +194,24 @@ class MemoryStateStore:
         return state
 
     def get(self, user_id: UserId) -> ShopperState:
-        """The shopper's current state, loaded from the store on first use."""
-        with self._lock:
-            s = self._load(user_id)
-            return ShopperState(
-                user_id=user_id,
-                history=tuple(s.history),
-                cart=tuple(s.cart),
-                purchased=frozenset(s.purchased),
-                session_id=s.session_id,
-            )
+        """The shopper's current state, loaded from the store on first use.
 
-    def apply(self, events: Sequence[Event]) -> None:
+        A shopper not held while the store cannot be read gets an empty state (not kept), so
+        recommendations go on during a store outage.
+        """
+        with self._lock:
+            try:
+                return self._load(user_id).snapshot(user_id)
+            except StoreError as error:
+                log.warning("state of a shopper not loaded: %s", error)
+                return ShopperState(user_id=user_id)
+
+    def apply(self, events: Sequence[Event], last_seq: int = 0) -> None:
         """Apply acknowledged events to the shoppers held in memory.
 
         A shopper not held is skipped: the store already has the events, and the next
-        :meth:`get` loads them. A shopper loaded while this batch was being committed may
+        :meth:`get` loads them. (``last_seq`` is not needed: this process applies its own
+        acknowledged batches, each once.) A shopper loaded while this batch was being committed may
         already hold it; such events are recognised at the tail and not applied twice.
         """
         with self._lock:

@@ -65,15 +65,22 @@ class MemoryEventStore(ClosingStore):
                 self._by_user.setdefault(row[0], []).append(stored)
             return self._last_seq
 
-    def latest(self, user_id: UserId, n: int) -> list[Event]:
-        """The user's ``n`` most recently appended events, oldest first."""
+    def _newest(self, user_id: UserId, n: int) -> list[_Stored]:
+        """The user's ``n`` newest stored events, oldest first."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         with self._lock:
             self._check_open()
             history = self._by_user.get(user_id, [])
-            recent = history[len(history) - n :] if n else []
-        return [Event.from_row(_row(stored)) for stored in recent]
+            return history[len(history) - n :] if n else []
+
+    def latest(self, user_id: UserId, n: int) -> list[Event]:
+        """The user's ``n`` most recently appended events, oldest first."""
+        return [Event.from_row(_row(stored)) for stored in self._newest(user_id, n)]
+
+    def tail(self, user_id: UserId, n: int) -> pl.DataFrame:
+        """The user's ``n`` most recently appended events, oldest first, with ``seq``."""
+        return pl.DataFrame(self._newest(user_id, n), schema=SEQ_EVENT_SCHEMA, orient="row")
 
     def recent_histories(self, users: int, n: int) -> pl.DataFrame:
         """The ``n`` latest events of the ``users`` most recently active users, in ``seq`` order."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -140,15 +141,23 @@ class SQLiteEventStore(ClosingStore):
             for pending in group:
                 pending.done = True
 
-    def latest(self, user_id: UserId, n: int) -> list[Event]:
-        """The user's ``n`` most recently appended events, oldest first."""
+    def _newest(self, user_id: UserId, n: int) -> list[tuple[Any, ...]]:
+        """The user's ``n`` newest rows (``seq`` first), newest first."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        rows = self._db.query(
-            f"SELECT {_COLUMNS} FROM events WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
+        return self._db.query(
+            f"SELECT seq, {_COLUMNS} FROM events WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
             (user_id, n),
         )
-        return [Event.from_row(row) for row in reversed(rows)]
+
+    def latest(self, user_id: UserId, n: int) -> list[Event]:
+        """The user's ``n`` most recently appended events, oldest first."""
+        return [Event.from_row(row[1:]) for row in reversed(self._newest(user_id, n))]
+
+    def tail(self, user_id: UserId, n: int) -> pl.DataFrame:
+        """The user's ``n`` most recently appended events, oldest first, with ``seq``."""
+        rows = self._newest(user_id, n)[::-1]
+        return pl.DataFrame(rows, schema=SEQ_EVENT_SCHEMA, orient="row")
 
     def recent_histories(self, users: int, n: int) -> pl.DataFrame:
         """The ``n`` latest events of the ``users`` most recently active users, in ``seq`` order."""

@@ -59,6 +59,16 @@ class EventStore(Protocol):
     def latest(self, user_id: UserId, n: int) -> list[Event]:
         """The user's ``n`` most recently appended events (or all, if fewer), oldest first."""
 
+    def tail(self, user_id: UserId, n: int) -> pl.DataFrame:
+        """The user's ``n`` most recently appended events (or all, if fewer), oldest first.
+
+        Like :meth:`latest`, with each event's sequence number, so live state can apply
+        events exactly once and in order.
+
+        Returns:
+            A frame with :data:`SEQ_EVENT_SCHEMA`.
+        """
+
     def recent_histories(self, users: int, n: int) -> pl.DataFrame:
         """The ``n`` latest events of each of the ``users`` most recently active users.
 

@@ -7,9 +7,10 @@ below; must not import ``ranking``, ``rules``, ``pipeline`` or anything above.
 
 from .covisitation import CoVisitSource
 from .model_scores import ModelSource
+from .redis_trending import RedisTrending
 from .source import CandidateSource, Retrieved, anchors
 from .text_index import TextIndex, TextSource
-from .trending import Trending, TrendingSource
+from .trending import Trending, TrendingCounts, TrendingSource
 from .vector_index import IndexConfig, VectorIndex
 
 __all__ = [
@@ -17,10 +18,12 @@ __all__ = [
     "CoVisitSource",
     "IndexConfig",
     "ModelSource",
+    "RedisTrending",
     "Retrieved",
     "TextIndex",
     "TextSource",
     "Trending",
+    "TrendingCounts",
     "TrendingSource",
     "VectorIndex",
     "anchors",

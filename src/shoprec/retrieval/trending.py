@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,28 @@ from .source import Retrieved
 SECONDS_PER_HOUR = 3600.0
 # Scores are kept relative to a reference time; past this many half-lives it moves forward
 # (and scores shrink by the same factor) so they stay far from float overflow.
-_REBASE_HALF_LIVES = 64.0
+REBASE_HALF_LIVES = 64.0
+
+
+@runtime_checkable
+class TrendingCounts(Protocol):
+    """Time-decayed popularity that acknowledged events update and requests read."""
+
+    half_life_s: float
+
+    def observe_frame(self, events: pl.DataFrame) -> None:
+        """Add the events of a canonical event frame."""
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Add acknowledged events."""
+
+    def top(
+        self,
+        k: int,
+        exclude: Collection[ItemId] = (),
+        keep: Callable[[ItemId], bool] | None = None,
+    ) -> Candidates:
+        """The ``k`` most trending items not in ``exclude`` for which ``keep`` holds."""
 
 
 class Trending:
@@ -90,11 +112,11 @@ class Trending:
                 grown[: len(self._scores)] = self._scores
                 self._scores = grown
             latest = float(times.max(initial=self._origin))
-            if (latest - self._origin) / self.half_life_s > _REBASE_HALF_LIVES:
+            if (latest - self._origin) / self.half_life_s > REBASE_HALF_LIVES:
                 shift = latest - self._origin
                 self._scores *= np.exp2(-shift / self.half_life_s)
                 self._origin = latest
-            exponent = np.minimum((times - self._origin) / self.half_life_s, _REBASE_HALF_LIVES)
+            exponent = np.minimum((times - self._origin) / self.half_life_s, REBASE_HALF_LIVES)
             np.add.at(self._scores, idx, weights * np.exp2(exponent))
             self._dirty = True
 
@@ -141,7 +163,7 @@ class TrendingSource:
         name: The source's name in blend weights and responses.
     """
 
-    def __init__(self, trending: Trending, name: str = "trending") -> None:
+    def __init__(self, trending: TrendingCounts, name: str = "trending") -> None:
         self.trending = trending
         self.name = name
 

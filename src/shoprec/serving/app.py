@@ -1,44 +1,30 @@
-"""The ASGI application factory: routes, middleware, error mapping, health and metrics."""
+"""The ASGI application factory: the service, the routers, middleware and error mapping."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import shoprec
-from shoprec.errors import ArtifactError, ShoprecError, StoreError, ValidationError
 from shoprec.settings import Settings
 from shoprec.web import mount_pages
 
+from .errors import install_error_handlers
 from .metrics import MetricsMiddleware
-from .routes import build_router
+from .routes import V1_ROUTERS, health
 from .security import BodyLimitMiddleware
-from .service import BusyError, NotFoundError, NotReadyError, Service, TooLargeError
+from .service import Service
 from .stats import LiveStats, StatsMiddleware
-
-# Pydantic's tags for the two shapes of ``POST /v1/events``: not part of a field's path.
-_UNION_TAGS = {"event", "batch"}
-
-
-def _field(loc: Sequence[Any]) -> str:
-    """``("body", "batch", "events", 1, "event_type")`` -> ``"body.events.1.event_type"``."""
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 1 and p in _UNION_TAGS)]
-    return ".".join(parts)
-
-
-def _problems(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": p.field, "line": p.line, "message": p.message} for p in exc.problems]
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     """Build the service's FastAPI app.
+
+    The routes find the service and the dashboard counters on ``app.state`` through
+    dependencies (:mod:`shoprec.serving.dependencies`).
 
     Args:
         settings: Effective settings (home folder, serving options).
@@ -68,57 +54,11 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     )
     app.state.service = svc
     app.state.stats = stats = LiveStats()
-    app.include_router(build_router(svc, stats))
+    for router in V1_ROUTERS:
+        app.include_router(router)
     mount_pages(app)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        detail = f"{first['field']}: {first['message']}"
-        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
-
-    @app.exception_handler(ShoprecError)
-    async def shoprec_error(request: Request, exc: ShoprecError) -> JSONResponse:
-        if isinstance(exc, ValidationError):
-            return JSONResponse(
-                {
-                    "detail": str(exc.problems[0]) if exc.problems else str(exc),
-                    "errors": _problems(exc),
-                },
-                status_code=422,
-            )
-        status = 400
-        if isinstance(exc, NotFoundError):
-            status = 404
-        elif isinstance(exc, BusyError):
-            status = 409
-        elif isinstance(exc, TooLargeError):
-            status = 413
-        elif isinstance(exc, NotReadyError | ArtifactError | StoreError):
-            status = 503
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    @app.get("/health/live", tags=["health"])
-    def live() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/health/ready", tags=["health"])
-    def ready() -> JSONResponse:
-        """A model is loaded and the store answers (503 otherwise)."""
-        try:
-            version = svc.engine.version
-            svc.store.last_seq()
-        except ShoprecError as exc:
-            return JSONResponse({"status": "not ready", "detail": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "model_version": version})
-
-    @app.get("/metrics", tags=["health"])
-    def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+    app.include_router(health.router)
+    install_error_handlers(app)
     if cfg.cors_origins:
         app.add_middleware(
             CORSMiddleware,

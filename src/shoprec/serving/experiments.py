@@ -4,12 +4,15 @@ A shopper (or an anonymous session) is assigned by a salted SHA-256 hash of thei
 same shopper always sees the same variant, in proportion to the configured weights. Every
 response gets a recommendation id; click and purchase events that quote it in
 ``context.recommendation_id`` count for the variant that served it (each response counts at
-most one click and one conversion). Counters live in memory and restart at zero.
+most one click and one conversion). The counters live in this process's memory
+(:class:`MemoryCounters`, restarting at zero) or in Redis (:class:`RedisCounters`), where every
+replica counts into the same totals and they survive restarts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import uuid
 from bisect import bisect_right
@@ -17,8 +20,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Protocol
 
-from shoprec.events import Event
+import redis
+
+from shoprec.events import Event, RedisConnection
 from shoprec.types import EventType
 
 #: Context key of an event that refers to the response it came from.
@@ -26,6 +32,10 @@ RECOMMENDATION_ID = "recommendation_id"
 _CLICK = EventType.CLICK.value
 _PURCHASE = EventType.PURCHASE.value
 _BUCKETS = 10_000
+#: How long a response's id can still be credited with a click or a purchase (seconds).
+ATTRIBUTION_WINDOW_S = 7 * 86_400
+
+log = logging.getLogger("shoprec.serving")
 
 
 @dataclass
@@ -37,23 +47,162 @@ class VariantCounts:
     conversions: int = 0
 
 
+class ExperimentCounters(Protocol):
+    """Where impressions, clicks and conversions are counted (thread-safe)."""
+
+    def served(self, variant: str, rec_id: str) -> None:
+        """Count an impression of ``variant`` under the new recommendation id ``rec_id``."""
+
+    def credit(self, quoted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Count each ``(rec_id, "click" | "purchase")`` once per response it quotes.
+
+        Returns:
+            ``(variant, kind)`` for each that counted (the id was served and not yet credited
+            with that kind).
+        """
+
+    def totals(self, names: Sequence[str]) -> dict[str, VariantCounts]:
+        """The counts of each named variant."""
+
+
 @dataclass
 class _Served:
     variant: str
     kinds: set[str] = field(default_factory=set)  # "click", "purchase" already counted
 
 
+class MemoryCounters:
+    """Counters in this process's memory; the latest ``remember`` responses can be credited."""
+
+    def __init__(self, remember: int = 200_000) -> None:
+        self._remember = remember
+        self._served: OrderedDict[str, _Served] = OrderedDict()
+        self._counts: dict[str, VariantCounts] = {}
+        self._lock = threading.Lock()
+
+    def _of(self, variant: str) -> VariantCounts:
+        return self._counts.setdefault(variant, VariantCounts())
+
+    def served(self, variant: str, rec_id: str) -> None:
+        """Count an impression (see :class:`ExperimentCounters`)."""
+        with self._lock:
+            self._of(variant).impressions += 1
+            self._served[rec_id] = _Served(variant)
+            while len(self._served) > self._remember:
+                self._served.popitem(last=False)
+
+    def credit(self, quoted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Count clicks and purchases once per response (see :class:`ExperimentCounters`)."""
+        counted: list[tuple[str, str]] = []
+        with self._lock:
+            for rec_id, kind in quoted:
+                served = self._served.get(rec_id)
+                if served is None or kind in served.kinds:
+                    continue
+                served.kinds.add(kind)
+                counted.append((served.variant, kind))
+                counts = self._of(served.variant)
+                if kind == _CLICK:
+                    counts.clicks += 1
+                else:
+                    counts.conversions += 1
+        return counted
+
+    def totals(self, names: Sequence[str]) -> dict[str, VariantCounts]:
+        """A copy of each named variant's counts."""
+        with self._lock:
+            return {n: VariantCounts(**vars(self._of(n))) for n in names}
+
+
+# KEYS: the counts hash, then per quoted id its "served" key (holding the variant) and its
+# "credited" key for that kind. ARGV: the kinds. ``SET NX`` credits each (id, kind) once.
+_CREDIT = f"""
+local counted = {{}}
+for i = 1, #ARGV do
+  local variant = redis.call('GET', KEYS[2 * i])
+  local kind = ARGV[i]
+  if variant and redis.call('SET', KEYS[2 * i + 1], 1, 'NX', 'EX', {ATTRIBUTION_WINDOW_S}) then
+    local field = kind == '{_CLICK}' and 'clicks' or 'conversions'
+    redis.call('HINCRBY', KEYS[1], variant .. ':' .. field, 1)
+    table.insert(counted, variant)
+    table.insert(counted, kind)
+  end
+end
+return counted
+"""
+
+
+class RedisCounters:
+    """Counters in Redis, shared by every replica and kept across restarts.
+
+    An impression is one pipelined round trip, crediting a batch's events one script call.
+    While Redis is unreachable nothing is counted (logged): recommendations never fail for it.
+    """
+
+    def __init__(self, connection: RedisConnection) -> None:
+        self._redis = connection
+        self._counts = connection.key("ab", "counts")
+        self._credit = connection.client.register_script(_CREDIT)
+
+    def _served_key(self, rec_id: str) -> str:
+        return self._redis.key("ab", "served", rec_id)
+
+    def served(self, variant: str, rec_id: str) -> None:
+        """Count an impression (see :class:`ExperimentCounters`)."""
+        try:
+            pipe = self._redis.client.pipeline(transaction=False)
+            pipe.hincrby(self._counts, f"{variant}:impressions", 1)
+            pipe.set(self._served_key(rec_id), variant, ex=ATTRIBUTION_WINDOW_S)
+            pipe.execute()
+        except redis.RedisError as error:
+            log.warning("impression not counted: %s", error)
+
+    def credit(self, quoted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Count clicks and purchases once per response (see :class:`ExperimentCounters`)."""
+        if not quoted:
+            return []
+        keys = [self._counts]
+        for rec_id, kind in quoted:
+            keys += [self._served_key(rec_id), self._redis.key("ab", "credited", rec_id, kind)]
+        try:
+            flat = self._credit(keys=keys, args=[kind for _, kind in quoted])
+        except redis.RedisError as error:
+            log.warning("%d clicks/purchases not credited: %s", len(quoted), error)
+            return []
+        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+
+    def totals(self, names: Sequence[str]) -> dict[str, VariantCounts]:
+        """Each named variant's counts (zeros while Redis is unreachable)."""
+        raw: dict[bytes, bytes] = {}
+        try:
+            raw = self._redis.client.hgetall(self._counts)  # type: ignore[assignment]
+        except redis.RedisError as error:
+            log.warning("experiment counts unavailable: %s", error)
+        values = {k.decode(): int(v) for k, v in raw.items()}
+        return {
+            n: VariantCounts(
+                values.get(f"{n}:impressions", 0),
+                values.get(f"{n}:clicks", 0),
+                values.get(f"{n}:conversions", 0),
+            )
+            for n in names
+        }
+
+
 class Experiment:
-    """Variant assignment and counters (thread-safe).
+    """Variant assignment, and the counters of each variant (thread-safe).
 
     Args:
         variants: ``(name, weight)`` pairs; weights are relative.
         salt: Mixed into the hash, so changing it reshuffles shoppers.
-        remember: Recommendation ids remembered for attributing later events.
+        counters: Where the counts are kept (default: this process's memory).
     """
 
     def __init__(
-        self, variants: Sequence[tuple[str, float]], salt: str = "shoprec", remember: int = 200_000
+        self,
+        variants: Sequence[tuple[str, float]],
+        salt: str = "shoprec",
+        counters: ExperimentCounters | None = None,
     ) -> None:
         if not variants:
             raise ValueError("an experiment needs at least one variant")
@@ -62,10 +211,7 @@ class Experiment:
         total = sum(self.weights)
         self._bounds = [round(_BUCKETS * c / total) for c in accumulate(self.weights)]
         self.salt = salt
-        self._remember = remember
-        self._served: OrderedDict[str, _Served] = OrderedDict()
-        self.counts = {name: VariantCounts() for name in self.names}
-        self._lock = threading.Lock()
+        self.counters = counters if counters is not None else MemoryCounters()
 
     def assign(self, key: str | None) -> str:
         """The variant of a shopper or session id (``None``: a random one, weighted)."""
@@ -78,42 +224,24 @@ class Experiment:
     def served(self, variant: str) -> str:
         """Record an impression of ``variant``; return the new recommendation id."""
         rec_id = uuid.uuid4().hex
-        with self._lock:
-            self.counts[variant].impressions += 1
-            self._served[rec_id] = _Served(variant)
-            while len(self._served) > self._remember:
-                self._served.popitem(last=False)
+        self.counters.served(variant, rec_id)
         return rec_id
 
     def observe(self, events: Sequence[Event]) -> list[tuple[str, str]]:
-        """Count clicks and purchases that quote a recommendation id this process served.
+        """Count clicks and purchases that quote a recommendation id that was served.
 
         Returns:
             ``(variant, "click" | "purchase")`` for each event that counted.
         """
-        counted: list[tuple[str, str]] = []
-        with self._lock:
-            for event in events:
-                rec_id = event.context.get(RECOMMENDATION_ID)
-                kind = event.event_type.value
-                if kind not in (_CLICK, _PURCHASE) or not isinstance(rec_id, str):
-                    continue
-                served = self._served.get(rec_id)
-                if served is None or kind in served.kinds:
-                    continue
-                served.kinds.add(kind)
-                counted.append((served.variant, kind))
-                counts = self.counts[served.variant]
-                if kind == _CLICK:
-                    counts.clicks += 1
-                else:
-                    counts.conversions += 1
-        return counted
+        quoted = [
+            (rec_id, kind)
+            for event in events
+            if (kind := event.event_type.value) in (_CLICK, _PURCHASE)
+            and isinstance(rec_id := event.context.get(RECOMMENDATION_ID), str)
+        ]
+        return self.counters.credit(quoted)
 
     def snapshot(self) -> list[tuple[str, float, VariantCounts]]:
         """``(name, weight, counts)`` per variant (a copy)."""
-        with self._lock:
-            return [
-                (n, w, VariantCounts(**vars(self.counts[n])))
-                for n, w in zip(self.names, self.weights, strict=True)
-            ]
+        counts = self.counters.totals(self.names)
+        return [(n, w, counts[n]) for n, w in zip(self.names, self.weights, strict=True)]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated
+from collections.abc import Sequence
 
-from fastapi import Header, HTTPException
+from fastapi import HTTPException
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,27 +23,21 @@ def key_matches(given: str, keys: Sequence[SecretStr]) -> bool:
     return found
 
 
-def require_key(
-    keys: Sequence[SecretStr], also: Sequence[SecretStr] = ()
-) -> Callable[[str | None], Awaitable[None]]:
-    """A FastAPI dependency demanding one of ``keys`` or ``also``; open when ``keys`` is empty.
+def check_key(given: str | None, keys: Sequence[SecretStr], also: Sequence[SecretStr] = ()) -> None:
+    """Demand one of ``keys`` or ``also`` in ``given``; anything passes when ``keys`` is empty.
 
-    ``also`` lists stronger keys accepted too (an admin key may write). A missing key gives
-    401, a wrong one 403; the key itself never appears in a response or a log.
+    ``also`` lists stronger keys accepted too (an admin key may write).
+
+    Raises:
+        HTTPException: 401 when the key is missing, 403 when it is wrong; the key itself
+            never appears in a response or a log.
     """
-    accepted = [*keys, *also] if keys else []
-
-    async def check(  # async: a key check is too cheap to hop to the threadpool
-        x_api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None,
-    ) -> None:
-        if not accepted:
-            return
-        if x_api_key is None:
-            raise HTTPException(401, f"missing {API_KEY_HEADER} header")
-        if not key_matches(x_api_key, accepted):
-            raise HTTPException(403, f"invalid {API_KEY_HEADER}")
-
-    return check
+    if not keys:
+        return
+    if given is None:
+        raise HTTPException(401, f"missing {API_KEY_HEADER} header")
+    if not key_matches(given, [*keys, *also]):
+        raise HTTPException(403, f"invalid {API_KEY_HEADER}")
 
 
 class _TooLarge(Exception):

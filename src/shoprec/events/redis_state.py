@@ -1,0 +1,279 @@
+"""Live shopper state shared by every replica, in Redis.
+
+Each shopper's state (latest events, cart, purchases, session) is one JSON value under
+``{prefix}shopper:{user_id}``, changed only by two Lua scripts, so each change is atomic and
+one round trip:
+
+* ``apply`` adds acknowledged events. Every event carries its store sequence number and the
+  state remembers the last one applied, so an event is applied once and in order, whichever
+  replica or retry delivers it. A shopper with no state yet gets a *partial* state holding
+  just the new events.
+* ``load`` installs the state rebuilt from the event store (:meth:`EventStore.tail`) when a
+  read finds none or a partial one, merging the partial state's events newer than the store's
+  read, so an event applied while the store was being read is kept.
+
+Redis is a cache of the event store, as the in-memory state is: a key may expire (``ttl_s``:
+anonymous sessions end), Redis may restart empty, and the next read rebuilds the shopper
+from the store. When Redis cannot be reached, reads answer from the last state this process
+saw (or the store), and shoppers whose events could not be applied are invalidated once Redis
+is back, so nothing stale outlives an outage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from shoprec.errors import StoreError
+from shoprec.types import Columns, EventType, HistoryEvent, UserId
+
+from .history import HISTORY_LENGTH
+from .live_state import ShopperState, replay
+from .redis_connection import RedisConnection
+from .schema import Event
+from .store import SEQ, EventStore
+
+log = logging.getLogger("shoprec.events")
+
+#: Purchases remembered per shopper (the "already bought" rule reads them).
+PURCHASES_KEPT = 500
+
+# One event: [item_id, event_type, timestamp, seq, session_id or ""].
+_STEP = f"""
+local function remove(list, value)
+  for i = #list, 1, -1 do if list[i] == value then table.remove(list, i) end end
+end
+local function contains(list, value)
+  for i = 1, #list do if list[i] == value then return true end end
+  return false
+end
+local function step(s, e, cap)
+  if e[4] <= s.seq then return end
+  table.insert(s.h, e)
+  while #s.h > cap do table.remove(s.h, 1) end
+  local item, kind = e[1], e[2]
+  if kind == '{EventType.ADDTOCART.value}' then
+    if not contains(s.cart, item) then table.insert(s.cart, item) end
+  elseif kind == '{EventType.REMOVEFROMCART.value}' then
+    remove(s.cart, item)
+  elseif kind == '{EventType.PURCHASE.value}' then
+    remove(s.cart, item)
+    if not contains(s.bought, item) then table.insert(s.bought, item) end
+    while #s.bought > {PURCHASES_KEPT} do table.remove(s.bought, 1) end
+  end
+  if e[5] ~= '' then s.session = e[5] end
+  s.seq = e[4]
+end
+local function fresh(complete)
+  return {{seq = 0, complete = complete, h = {{}}, cart = {{}}, bought = {{}}, session = ''}}
+end
+"""
+
+# KEYS: one state key per shopper, then the active-shoppers sorted set.
+# ARGV: JSON list of event lists (aligned with KEYS), history cap, TTL, now, then user ids.
+_APPLY = (
+    _STEP
+    + """
+local batches = cjson.decode(ARGV[1])
+local cap, ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local active = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do
+  local raw = redis.call('GET', KEYS[i])
+  local s = raw and cjson.decode(raw) or fresh(0)
+  for _, e in ipairs(batches[i]) do step(s, e, cap) end
+  redis.call('SET', KEYS[i], cjson.encode(s), 'EX', ttl)
+  redis.call('ZADD', active, now, ARGV[4 + i])
+end
+redis.call('ZREMRANGEBYSCORE', active, '-inf', now - ttl)
+return 0
+"""
+)
+
+# KEYS: the state key, the active-shoppers set. ARGV: JSON list of the stored events, the
+# store's last seq among them, history cap, TTL, now, user id. Returns the state's JSON.
+_LOAD = (
+    _STEP
+    + """
+local raw = redis.call('GET', KEYS[1])
+local old = raw and cjson.decode(raw)
+if old and old.complete == 1 then return raw end
+local loaded_seq, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local s = fresh(1)
+for _, e in ipairs(cjson.decode(ARGV[1])) do step(s, e, cap) end
+s.seq = math.max(s.seq, loaded_seq)
+if old then
+  for _, e in ipairs(old.h) do step(s, e, cap) end
+end
+local out = cjson.encode(s)
+redis.call('SET', KEYS[1], out, 'EX', ttl)
+redis.call('ZADD', KEYS[2], tonumber(ARGV[5]), ARGV[6])
+return out
+"""
+)
+
+
+def _state(user_id: UserId, value: dict[str, Any]) -> ShopperState:
+    # An empty Lua table encodes as {}: ``or []`` reads it as an empty list.
+    history = tuple(HistoryEvent(e[0], e[1], float(e[2])) for e in value["h"] or [])
+    return ShopperState(
+        user_id=user_id,
+        history=history,
+        cart=tuple(value["cart"] or []),
+        purchased=frozenset(value["bought"] or []),
+        session_id=value["session"] or None,
+    )
+
+
+class RedisStateStore:
+    """A :class:`~shoprec.events.StateStore` in Redis, shared by every replica.
+
+    Args:
+        connection: The connection (and key prefix).
+        store: The durable event log the state is rebuilt from.
+        history_length: Latest events kept per shopper.
+        ttl_s: A shopper's state expires after this long without an event (rebuilt on return).
+        fallback_capacity: Shoppers whose last read state this process keeps to answer from
+            while Redis is unreachable.
+    """
+
+    def __init__(
+        self,
+        connection: RedisConnection,
+        store: EventStore,
+        history_length: int = HISTORY_LENGTH,
+        ttl_s: float = 7 * 86_400.0,
+        fallback_capacity: int = 10_000,
+    ) -> None:
+        self._redis = connection
+        self._store = store
+        self._length = history_length
+        self._ttl = max(1, int(ttl_s))
+        self._apply = connection.client.register_script(_APPLY)
+        self._load = connection.client.register_script(_LOAD)
+        self._active = connection.key("shoppers")
+        self._fallback: OrderedDict[UserId, ShopperState] = OrderedDict()
+        self._fallback_capacity = fallback_capacity
+        self._stale: set[UserId] = set()  # events durable but not applied: invalidate later
+        self._lock = threading.Lock()
+
+    def _key(self, user_id: UserId) -> str:
+        return self._redis.key("shopper", user_id)
+
+    def get(self, user_id: UserId) -> ShopperState:
+        """The shopper's current state (rebuilt from the store if Redis holds none).
+
+        While Redis (or the store, to rebuild from) is unreachable: the last state this process
+        saw of the shopper, else the one rebuilt from the store, else an empty state (never an
+        error).
+        """
+        try:
+            self._invalidate_stale()
+            raw = self._redis.client.get(self._key(user_id))
+            value = None if raw is None else json.loads(raw)
+            if value is None or value["complete"] != 1:
+                value = json.loads(self._rebuild(user_id))
+        except (redis.RedisError, StoreError) as error:
+            log.warning("live state unavailable, answering from a local copy: %s", error)
+            return self._fallback_state(user_id)
+        state = _state(user_id, value)
+        with self._lock:
+            self._fallback[user_id] = state
+            self._fallback.move_to_end(user_id)
+            while len(self._fallback) > self._fallback_capacity:
+                self._fallback.popitem(last=False)
+        return state
+
+    def _rebuild(self, user_id: UserId) -> Any:
+        frame = self._store.tail(user_id, self._length)
+        columns = (Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP, SEQ, Columns.SESSION)
+        events = [
+            [item, kind, ts, seq, session or ""]
+            for item, kind, ts, seq, session in frame.select(columns).iter_rows()
+        ]
+        last = events[-1][3] if events else 0
+        return self._load(
+            keys=[self._key(user_id), self._active],
+            args=[json.dumps(events), last, self._length, self._ttl, time.time(), user_id],
+        )
+
+    def _fallback_state(self, user_id: UserId) -> ShopperState:
+        with self._lock:
+            state = self._fallback.get(user_id)
+        if state is not None:
+            return state
+        try:
+            return replay(user_id, self._store.latest(user_id, self._length), self._length)
+        except StoreError:
+            return ShopperState(user_id=user_id)
+
+    def apply(self, events: Sequence[Event], last_seq: int) -> None:
+        """Apply an acknowledged batch whose events hold the sequence numbers up to ``last_seq``.
+
+        One round trip for the whole batch. If Redis cannot be reached the batch is durable
+        anyway; its shoppers' states are invalidated once Redis answers again.
+        """
+        if not events:
+            return
+        first = last_seq - len(events) + 1
+        batches: defaultdict[UserId, list[list[Any]]] = defaultdict(list)
+        for seq, e in enumerate(events, start=first):
+            batches[e.user_id].append(
+                [e.item_id, e.event_type.value, e.timestamp, seq, e.session_id or ""]
+            )
+        users = list(batches)
+        args: list[str | float] = [json.dumps(list(batches.values())), self._length, self._ttl]
+        try:
+            self._invalidate_stale()
+            self._apply(
+                keys=[*map(self._key, users), self._active],
+                args=[*args, time.time(), *users],
+            )
+        except redis.RedisError as error:
+            log.warning("live state not updated for %d shoppers: %s", len(users), error)
+            with self._lock:
+                self._stale.update(users)
+        with self._lock:
+            for user_id in users:
+                self._fallback.pop(user_id, None)
+
+    def _invalidate_stale(self) -> None:
+        with self._lock:
+            stale, self._stale = self._stale, set()
+        if not stale:
+            return
+        try:
+            self._redis.client.delete(*map(self._key, stale))
+        except redis.RedisError:
+            with self._lock:
+                self._stale |= stale
+            raise
+
+    def forget(self, user_id: UserId) -> None:
+        """Drop the shopper's state here and in Redis (forget the stored events separately).
+
+        Raises:
+            BackendUnavailableError: Redis cannot be reached (nothing was dropped there).
+        """
+        with self._lock:
+            self._fallback.pop(user_id, None)
+        try:
+            pipe = self._redis.client.pipeline()
+            pipe.delete(self._key(user_id))
+            pipe.zrem(self._active, user_id)
+            pipe.execute()
+        except redis.RedisError as error:
+            raise self._redis.unavailable(error) from error
+
+    def size(self) -> int:
+        """Shoppers with live state (an event or a read within the TTL); 0 if unreachable."""
+        try:
+            return int(self._redis.client.zcount(self._active, time.time() - self._ttl, "+inf"))
+        except redis.RedisError:
+            return 0

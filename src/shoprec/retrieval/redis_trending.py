@@ -1,0 +1,182 @@
+"""Trending counts shared by every replica, in one Redis sorted set.
+
+An event of weight ``w`` at time ``t`` adds ``w * 2**((t - origin) / half_life)`` to its item's
+score, where ``origin`` is a reference time stored beside the set. Relative to any later
+moment that is exactly the decayed weight, scaled by a factor common to every item, so the
+ranking needs no per-read decay and each event is one ``ZINCRBY``. When the newest event runs
+64 half-lives past the origin, a script moves the origin forward and rescales every score at
+once (as :class:`~shoprec.retrieval.Trending` does in memory), far from float overflow.
+
+Each replica reads the top of the set at most every ``resort_interval_s`` and answers from
+that copy, so a request costs no round trip; while Redis is unreachable it keeps its last copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import islice
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import redis
+
+from shoprec.events import Event, RedisConnection
+from shoprec.types import Candidates, Columns, ItemId
+
+from .trending import REBASE_HALF_LIVES, SECONDS_PER_HOUR
+
+log = logging.getLogger("shoprec.retrieval")
+
+#: Items whose scores each replica copies from Redis (requests pick their top from these).
+TOP_COPIED = 2_000
+
+# KEYS: scores, origin. ARGV: half-life, newest time, then item, weight, time triples.
+# The origin is set by the first event ever; exponents are capped like the in-memory counts.
+_ADD = f"""
+local half_life = tonumber(ARGV[1])
+local origin = tonumber(redis.call('GET', KEYS[2]) or ARGV[2])
+redis.call('SET', KEYS[2], origin)
+local cap = {REBASE_HALF_LIVES}
+local newest = tonumber(ARGV[2])
+if (newest - origin) / half_life > cap then
+  local factor = 2 ^ (-(newest - origin) / half_life)
+  local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    redis.call('ZADD', KEYS[1], tonumber(all[i + 1]) * factor, all[i])
+  end
+  origin = newest
+  redis.call('SET', KEYS[2], origin)
+end
+for i = 3, #ARGV, 3 do
+  local exponent = math.min((tonumber(ARGV[i + 2]) - origin) / half_life, cap)
+  redis.call('ZINCRBY', KEYS[1], tonumber(ARGV[i + 1]) * 2 ^ exponent, ARGV[i])
+end
+return 0
+"""
+
+
+class RedisTrending:
+    """:class:`~shoprec.retrieval.TrendingCounts` kept in Redis for every replica.
+
+    Args:
+        connection: The connection (and key prefix).
+        half_life_hours: Age at which an event counts half.
+        event_weights: Weight per event type (types not listed weigh 1).
+        resort_interval_s: How often this replica copies the ranking from Redis (at most).
+    """
+
+    def __init__(
+        self,
+        connection: RedisConnection,
+        half_life_hours: float,
+        event_weights: Mapping[str, float],
+        resort_interval_s: float = 1.0,
+    ) -> None:
+        self._redis = connection
+        self.half_life_s = half_life_hours * SECONDS_PER_HOUR
+        self.event_weights = dict(event_weights)
+        self.resort_interval_s = resort_interval_s
+        self._scores_key = connection.key("trending", "scores")
+        self._origin_key = connection.key("trending", "origin")
+        self._add = connection.client.register_script(_ADD)
+        self._ids: list[ItemId] = []
+        self._scores: npt.NDArray[np.float64] = np.zeros(0)
+        self._copied_at = -np.inf
+        self._lock = threading.Lock()
+
+    def seed(self, events: Callable[[], pl.DataFrame]) -> bool:
+        """Count ``events()`` unless another replica already did (the first one to start).
+
+        Returns:
+            Whether this call counted them.
+
+        Raises:
+            BackendUnavailableError: Redis cannot be reached.
+        """
+        try:
+            first = self._redis.client.set(self._redis.key("trending", "seeded"), 1, nx=True)
+            if first:
+                self.observe_frame(events())
+        except redis.RedisError as error:
+            raise self._redis.unavailable(error) from error
+        return bool(first)
+
+    def observe_frame(self, events: pl.DataFrame) -> None:
+        """Add the events of a canonical event frame (a bounded number of round trips)."""
+        if not events.height:
+            return
+        weights = events[Columns.EVENT_TYPE].replace_strict(
+            self.event_weights, default=1.0, return_dtype=pl.Float64
+        )
+        now = time.time()
+        frame = pl.DataFrame(
+            {
+                "item": events[Columns.ITEM],
+                "weight": weights,
+                "time": events[Columns.TIMESTAMP].fill_null(now),
+            }
+        )
+        for chunk in frame.iter_slices(10_000):
+            self._send(chunk["item"].to_list(), chunk["weight"].to_list(), chunk["time"].to_list())
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """Add acknowledged events (one round trip; while Redis is unreachable, not counted)."""
+        if not events:
+            return
+        try:
+            self._send(
+                [e.item_id for e in events],
+                [self.event_weights.get(e.event_type.value, 1.0) for e in events],
+                [e.timestamp for e in events],
+            )
+        except redis.RedisError as error:
+            log.warning("%d events not counted in trending: %s", len(events), error)
+
+    def _send(self, items: list[ItemId], weights: list[float], times: list[float]) -> None:
+        args: list[str | float] = [self.half_life_s, max(times)]
+        for item, weight, at in zip(items, weights, times, strict=True):
+            args += [item, weight, at]
+        self._add(keys=[self._scores_key, self._origin_key], args=args)
+
+    def _copy(self) -> tuple[list[ItemId], npt.NDArray[np.float64]]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._copied_at >= self.resort_interval_s:
+                self._copied_at = now  # on failure too: retry after the interval, not per call
+                try:
+                    top: list[tuple[bytes, float]] = self._redis.client.zrevrange(  # type: ignore[assignment]
+                        self._scores_key, 0, TOP_COPIED - 1, withscores=True
+                    )
+                except redis.RedisError as error:
+                    log.warning("trending not refreshed, serving the last copy: %s", error)
+                else:
+                    self._ids = [item.decode() for item, _ in top]
+                    self._scores = np.array([score for _, score in top], dtype=np.float64)
+            return self._ids, self._scores
+
+    def top(
+        self,
+        k: int,
+        exclude: Collection[ItemId] = (),
+        keep: Callable[[ItemId], bool] | None = None,
+    ) -> Candidates:
+        """The ``k`` most trending items not in ``exclude`` for which ``keep`` holds.
+
+        Scores are relative: the most trending item overall scores 1.
+        """
+        ids, scores = self._copy()
+        if not ids or k <= 0:
+            return Candidates(())
+        wanted = (
+            i
+            for i, item_id in enumerate(ids)
+            if item_id not in exclude and (keep is None or keep(item_id))
+        )
+        picked = list(islice(wanted, k))
+        return Candidates(
+            tuple(ids[i] for i in picked), (scores[picked] / scores[0]).astype(np.float32)
+        )

@@ -1,0 +1,224 @@
+"""The models in service: versions, per-variant pipelines, atomic swaps and the reload watcher.
+
+Models are swapped as whole :class:`Engine` objects (one pipeline per A/B variant, built
+completely before the swap): a request holds the engine it started with, so a reload never
+fails a request in flight. :class:`ModelEngine` owns the current engine and every way it
+changes: a reload (on demand or from the watcher thread polling the ``CURRENT`` pointer) and
+new catalogue items learnt by text-aware models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shoprec.data import Interactions
+from shoprec.errors import Problem, ValidationError
+from shoprec.events import Item
+from shoprec.jobs import METRICS_FILE
+from shoprec.models import BaseRecommender, CoVisitation, FitOptions, ModelVersions, load_model
+from shoprec.models.versions import POINTER
+from shoprec.pipeline import Pipeline
+from shoprec.settings import ServingSettings
+from shoprec.types import ItemId
+
+from .backends import configured_variants
+from .errors import NotReadyError
+from .live import LiveData
+from .metrics import ServiceMetrics
+
+log = logging.getLogger("shoprec.serving")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The models in service: one pipeline per variant, swapped as a whole.
+
+    Attributes:
+        version: Name of the current model version.
+        pipelines: Pipeline per variant name.
+    """
+
+    version: str
+    pipelines: Mapping[str, Pipeline]
+
+    def pipeline(self, variant: str, scenario: str) -> Pipeline:
+        """The pipeline of ``variant``, checked to know ``scenario``.
+
+        Raises:
+            ValidationError: The scenario is unknown.
+        """
+        pipeline = self.pipelines[variant]
+        if scenario not in pipeline.config.scenarios:
+            known = ", ".join(sorted(pipeline.config.scenarios))
+            message = f"unknown scenario {scenario!r}; known: {known}"
+            raise ValidationError([Problem("query", None, "scenario", message)])
+        return pipeline
+
+
+class ModelEngine:
+    """The :class:`Engine` serving now, and its reloads, watcher and learnt items.
+
+    Args:
+        versions: The published model versions.
+        config: Serving settings (variants, co-visitation, pipeline, reload interval).
+        live: What the pipelines read: catalogue mirror, trending, text index, event log.
+        metrics: Where the serving version is reported.
+        on_new_version: Called with the version after each swap that changed it (the
+            service tells the other replicas).
+    """
+
+    def __init__(
+        self,
+        versions: ModelVersions,
+        config: ServingSettings,
+        live: LiveData,
+        metrics: ServiceMetrics,
+        on_new_version: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.versions = versions
+        self._on_new_version = on_new_version
+        self._config = config
+        self._variants = configured_variants(config)
+        self._live = live
+        self._metrics = metrics
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()  # serialises reloads and catalogue-driven swaps
+        self._records: dict[str, dict[str, object]] = {}  # training record per version
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine serving now.
+
+        Raises:
+            NotReadyError: No model has been published yet.
+        """
+        engine = self._engine
+        if engine is None:
+            raise NotReadyError(
+                f"no model loaded from {self.versions.root}: run `shoprec train`, then reload"
+            )
+        return engine
+
+    def reload(self, force: bool = False) -> tuple[str, bool]:
+        """Load the version ``CURRENT`` names (if new, or ``force``) and swap it in atomically.
+
+        Returns:
+            The version serving afterwards, and whether it changed.
+
+        Raises:
+            ArtifactError: No usable model is published (the old engine keeps serving).
+        """
+        with self._lock:
+            current = self.versions.current()
+            old = self._engine
+            if old is not None and old.version == current.name and not force:
+                return old.version, False
+            engine = self._build(current)
+            self._engine = engine  # the swap: one reference
+        changed = old is None or old.version != engine.version
+        self._metrics.model_version(engine.version)
+        log.info("serving model %s", engine.version)
+        if changed:
+            self._on_new_version(engine.version)
+        return engine.version, changed
+
+    def _build(self, current: Path) -> Engine:
+        models: dict[Path, BaseRecommender] = {}
+        pipelines: dict[str, Pipeline] = {}
+        covisit: BaseRecommender | None = None
+        live = self._live
+        for variant in self._variants:
+            path = self.versions.root / variant.model if variant.model else current
+            if path not in models:
+                models[path] = load_model(path)
+            model = models[path]
+            if covisit is None and self._config.covisit and model.key != CoVisitation.key:
+                covisit = self._fit_covisit()
+            updates: dict[str, Any] = {}
+            if variant.blend_weights is not None:
+                updates["blend_weights"] = variant.blend_weights
+            if variant.diversity is not None:
+                updates["diversity"] = variant.diversity
+            pipeline = Pipeline(
+                model,
+                self._config.pipeline.model_copy(update=updates),
+                live.catalog,
+                live.backends.trending,
+                live.text,
+                covisit if model.key != CoVisitation.key else None,
+                path.name,
+            )
+            pipelines[variant.name] = pipeline.with_items(live.listed_items())
+        return Engine(current.name, pipelines)
+
+    def _fit_covisit(self) -> BaseRecommender | None:
+        events = self._live.backends.events.frame()
+        if not events.height:
+            return None
+        model = CoVisitation()
+        model.fit(Interactions(events), FitOptions())
+        return model
+
+    def learn_items(self, items: Sequence[Item]) -> None:
+        """Let every variant's model score new items (text-based models) with one swap."""
+        with self._lock:
+            engine = self._engine
+            if engine is None:
+                return
+            pipelines = {n: p.with_items(items) for n, p in engine.pipelines.items()}
+            if any(pipelines[n] is not p for n, p in engine.pipelines.items()):
+                self._engine = Engine(engine.version, pipelines)
+
+    def knows_item(self, item_id: ItemId) -> bool:
+        """Whether a model in service has the item in its vocabulary."""
+        engine = self._engine
+        return engine is not None and any(
+            item_id in p.model.item_vocab for p in engine.pipelines.values()
+        )
+
+    def record(self, version: str) -> dict[str, object]:
+        """The training record (``metrics.json``) of ``version``; empty when it has none."""
+        if version not in self._records:
+            path = self.versions.root / version / METRICS_FILE
+            self._records[version] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+        return self._records[version]
+
+    # -- the watcher -----------------------------------------------------------------------
+    def pointer_changed(self) -> bool:
+        """Whether ``CURRENT`` names another version than the one serving."""
+        pointer = self.versions.root / POINTER
+        if not pointer.is_file():
+            return False
+        name = pointer.read_text(encoding="utf-8").strip()
+        return self._engine is None or name != self._engine.version
+
+    def start_watcher(self) -> None:
+        """Poll the ``CURRENT`` pointer in a background thread and reload when it moves."""
+        interval = self._config.reload_interval_s
+        if interval <= 0 or self._watcher is not None:
+            return
+
+        def watch() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    if self.pointer_changed():
+                        self.reload()
+                except Exception:  # keep watching: the old model keeps serving
+                    log.exception("model reload failed")
+
+        self._watcher = threading.Thread(target=watch, name="shoprec-model-watcher", daemon=True)
+        self._watcher.start()
+
+    def close(self) -> None:
+        """Stop the watcher."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)

@@ -1,0 +1,138 @@
+"""Recommendation routes: for a shopper, for explicit context, for a cart, for one item.
+
+Every handler is ``async`` (see :mod:`shoprec.serving.routes`): it scores inline.
+"""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from shoprec.errors import Problem, ValidationError
+from shoprec.pipeline import Request
+from shoprec.rules import Boosts, FilterSpec
+from shoprec.types import HistoryEvent
+from shoprec.types import Query as ShopperQuery
+
+from ..dependencies import READ, ItemCount, ItemIdPath, ServiceDep, StatsDep, UserIdPath
+from ..schemas import RecommendationQuery, Recommendations, RecommendedItemOut
+from ..service import Served, Service
+from ..stats import LiveStats
+
+router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[READ])
+
+
+@router.get("/users/{user_id}/recommendations")
+async def user_recommendations(
+    user_id: UserIdPath,
+    service: ServiceDep,
+    stats: StatsDep,
+    n: ItemCount,
+    scenario: str = "home",
+    category: str | None = None,
+    min_price: Annotated[float | None, Query(ge=0)] = None,
+    max_price: Annotated[float | None, Query(ge=0)] = None,
+    exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Recommendations:
+    """Recommendations for a shopper from their live state (the latest event included)."""
+    spec = FilterSpec(category, min_price, max_price, _exclusions(exclude))
+    request = service.user_request(user_id, n=n, scenario=scenario, filters=spec)
+    return _respond(service.recommend(request, user_id), service, stats)
+
+
+@router.post("/recommendations")
+async def recommendations(
+    body: RecommendationQuery, service: ServiceDep, stats: StatsDep
+) -> Recommendations:
+    """Recommendations from explicit context: session events, cart, current item, search."""
+    default = "product" if body.item_id else "home"
+    return _respond(_contextual(body, service, default, use_cart_state=False), service, stats)
+
+
+@router.post("/cart/recommendations")
+async def cart_recommendations(
+    body: RecommendationQuery, service: ServiceDep, stats: StatsDep
+) -> Recommendations:
+    """Items that complete the cart (the shopper's live cart when the body has none)."""
+    return _respond(_contextual(body, service, "cart", use_cart_state=True), service, stats)
+
+
+@router.get("/items/{item_id}/similar")
+async def similar(
+    item_id: ItemIdPath, service: ServiceDep, stats: StatsDep, n: ItemCount
+) -> Recommendations:
+    """Items similar to one item, by behaviour and by text."""
+    request = service.item_request(item_id, n, "similar")
+    return _respond(service.recommend(request, None), service, stats)
+
+
+@router.get("/items/{item_id}/bought-together")
+async def bought_together(
+    item_id: ItemIdPath, service: ServiceDep, stats: StatsDep, n: ItemCount
+) -> Recommendations:
+    """Items bought or viewed together with one item."""
+    request = service.item_request(item_id, n, "bought_together")
+    return _respond(service.recommend(request, None), service, stats)
+
+
+def _exclusions(values: list[str]) -> frozenset[str]:
+    """``?exclude=a&exclude=b`` and ``?exclude=a,b`` alike."""
+    return frozenset(part for value in values for part in value.split(",") if part)
+
+
+def _contextual(
+    body: RecommendationQuery, service: Service, scenario: str, use_cart_state: bool
+) -> Served:
+    """Answer a body of explicit context, completed by the shopper's live state if named."""
+    max_n = service.config.max_n
+    if body.n > max_n:
+        message = f"n={body.n} is above the limit {max_n}"
+        raise ValidationError([Problem("body", None, "n", message)])
+    history: tuple[HistoryEvent, ...] = ()
+    cart = tuple(body.cart)
+    purchased: frozenset[str] = frozenset()
+    if body.user_id is not None:
+        state = service.shopper(body.user_id)
+        history, purchased = state.history, state.purchased
+        if use_cart_state and not cart:
+            cart = state.cart
+    history += tuple(HistoryEvent(e.item_id, e.event_type, e.timestamp) for e in body.events)
+    context = ((body.item_id,) if body.item_id else ()) + cart
+    request = Request(
+        query=ShopperQuery(body.user_id, history, context, time.time()),
+        n=body.n,
+        scenario=body.scenario or scenario,
+        cart=cart,
+        purchased=purchased,
+        filters=FilterSpec(body.category, body.min_price, body.max_price, frozenset(body.exclude)),
+        boosts=Boosts(body.boost_items, body.boost_categories),
+        pins=body.pins,
+        search=body.search,
+    )
+    return service.recommend(request, body.user_id or body.session_id)
+
+
+def _respond(served: Served, service: Service, stats: LiveStats) -> Recommendations:
+    """The response body, after counting what was served for the dashboard."""
+    listed = [service.catalog.get(r.item_id) for r in served.items]
+    stats.served(
+        served.scenario,
+        [r.item_id for r in served.items],
+        [item.category if item else None for item in listed],
+    )
+    return Recommendations(
+        items=[
+            RecommendedItemOut(
+                item_id=r.item_id,
+                score=r.score,
+                source=r.source,
+                reason=r.reason,
+                title=item.title if item else None,
+            )
+            for r, item in zip(served.items, listed, strict=True)
+        ],
+        recommendation_id=served.recommendation_id,
+        variant=served.variant,
+        model_version=served.model_version,
+        scenario=served.scenario,
+    )

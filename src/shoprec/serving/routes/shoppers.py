@@ -1,0 +1,25 @@
+"""Shopper routes: a sample of stored shoppers (read key), forgetting one (admin key)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..dependencies import ADMIN, READ, ServiceDep, UserIdPath
+from ..schemas import Forgotten, Shoppers
+
+router = APIRouter(prefix="/v1", tags=["shoppers"])
+
+
+@router.get("/users", dependencies=[READ])
+def shoppers(
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many user ids.")] = 20,
+) -> Shoppers:
+    """Shoppers with stored events, the earliest first (a sample to try the API with)."""
+    return Shoppers(users=service.users(limit))
+
+
+@router.delete("/users/{user_id}", dependencies=[ADMIN])
+def forget_user(user_id: UserIdPath, service: ServiceDep) -> Forgotten:
+    """Forget a shopper: their stored events and live state."""
+    return Forgotten(user_id=user_id, events_deleted=service.forget(user_id))
