@@ -88,7 +88,7 @@ class ServingSettings(BaseModel):
     """Most events or items in one request; more get 413."""
     max_n: Annotated[int, Field(ge=1)] = 100
     """Largest ``n`` a recommendation request may ask for."""
-    reload_interval_s: Annotated[float, Field(ge=0.0)] = 2.0
+    reload_interval_s: Annotated[float, Field(ge=0.0)] = 1.0
     """How often the ``CURRENT`` model pointer is checked for a new version (0: never)."""
     covisit: bool = True
     """Fit a co-visitation model on the event log at (re)load for the co-visitation source
