@@ -60,8 +60,9 @@ _COPY = f"COPY events (seq, {_COLUMNS}) FROM STDIN (FORMAT binary)"
 _COPY_TYPES = ["int8", "text", "text", "text", "float8", "float8", "text", "text"]
 _LAST_SEQ = "SELECT last FROM events_seq"
 _RESERVE = "UPDATE events_seq SET last = last + %s RETURNING last"
-# At most this many batches share one transaction. Each has its own SAVEPOINT, and past 64
-# subtransactions PostgreSQL's snapshots overflow and every reader slows down.
+# At most this many batches share one transaction. If the server refuses the group, each batch
+# is retried in a SAVEPOINT of its own, and past 64 subtransactions PostgreSQL's snapshots
+# overflow and every reader slows down.
 _MAX_GROUP = 64
 
 
@@ -128,9 +129,10 @@ class PostgresEventStore(ClosingStore):
     :meth:`append` returns after the transaction holding the batch has COMMITted with
     ``synchronous_commit`` on, so an acknowledged batch survives a crash of this process
     or of the server. Batches appended by several threads while a commit is in flight share
-    the next transaction (group commit), each inside its own SAVEPOINT: a batch the server
-    rejects (say, text with a NUL character) fails alone, and the others still commit. Each
-    batch is written with binary ``COPY`` and gets consecutive sequence numbers.
+    the next transaction and one binary ``COPY`` (group commit); each batch gets consecutive
+    sequence numbers. If the server refuses the group's rows, each batch is retried in its
+    own SAVEPOINT: a batch the server rejects (say, text with a NUL character) fails alone,
+    and the others still commit.
 
     Reads for training (:meth:`frame`, :meth:`range`, :meth:`since`,
     :meth:`recent_histories`) stream ``COPY ... TO STDOUT`` as CSV into polars, with no
