@@ -75,11 +75,22 @@ class ServingSettings(BaseModel):
     workers: Annotated[int, Field(ge=1)] = 1
     """Server processes on the port; more than 1 needs shared live state (``state_url``)."""
     write_keys: list[SecretStr] = Field(default_factory=list)
-    """API keys allowed to send events and change the catalogue (``X-API-Key``); empty: open."""
+    """API keys allowed to send events and change the catalogue (``X-API-Key``). With no key
+    of any kind configured the service is open; once one is, writes need a write or admin key."""
     admin_keys: list[SecretStr] = Field(default_factory=list)
-    """API keys for admin routes (reload, experiments, forgetting users); empty: open."""
+    """API keys for admin routes (reload, retrain, experiments, shoppers, forgetting them).
+    Once any key is configured, admin routes need one of these (none set: they are closed)."""
     read_keys: list[SecretStr] = Field(default_factory=list)
-    """API keys for recommendation reads; empty: reads need no key."""
+    """API keys for recommendation reads; empty: reads need no key (but a named shopper's
+    recommendations need a key or their token once any key is set)."""
+    token_secret: SecretStr | None = None
+    """Secret signing shopper tokens (``shoprec token``): a token lets one shopper's browser
+    read their own recommendations and send their own events. ``None``: no tokens."""
+    rate_limit_per_s: Annotated[float, Field(gt=0.0)] | None = None
+    """Requests per second each API key (or, without one, each client address) may make to
+    ``/v1`` on one replica; more get 429 with ``Retry-After``. ``None``: no limit."""
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 100
+    """Requests a client may make at once above its rate (the token bucket's size)."""
     cors_origins: list[str] = Field(default_factory=list)
     """Browser origins allowed to call the API (``["*"]`` for any); empty: no CORS headers."""
     max_body_bytes: Annotated[int, Field(ge=1)] = 1_048_576

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 import shoprec.cli.serve  # noqa: F401 - registers the command
 from shoprec.cli import app
 from shoprec.serving import SETTINGS_ENV, worker_app
+from shoprec.serving.security import token_valid
 
 runner = CliRunner()
 
@@ -29,13 +31,35 @@ def test_serve_runs_uvicorn_with_the_settings(
     monkeypatch.setattr("uvicorn.run", fake_run)
     config = tmp_path / "shoprec.toml"
     config.write_text(f'home = "{tmp_path / "home"}"\n[serving]\nport = 9123\n')
-    result = runner.invoke(app, ["serve", "-c", str(config), "--host", "0.0.0.0"])
+    result = runner.invoke(app, ["serve", "-c", str(config), "--host", "0.0.0.0", "--insecure"])
     assert result.exit_code == 0, result.output
     (call,) = calls
     assert isinstance(call["app"], FastAPI)
     assert (call["host"], call["port"]) == ("0.0.0.0", 9123)
     assert (call["loop"], call["http"]) == ("uvloop", "httptools")
     call["app"].state.service.close()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "shop.example.com"])
+def test_serve_beyond_loopback_needs_a_key_or_insecure(tmp_path: Path, host: str) -> None:
+    config = tmp_path / "shoprec.toml"
+    config.write_text(f'home = "{tmp_path / "home"}"\n')
+    result = runner.invoke(app, ["serve", "-c", str(config), "--host", host])
+    assert result.exit_code != 0
+    assert f"refusing to serve on {host} with no API key" in str(result.exception)
+
+
+def test_token_command_mints_a_token_the_service_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "shoprec.toml"
+    config.write_text(f'home = "{tmp_path / "home"}"\n[serving]\ntoken_secret = "s3"\n')
+    result = runner.invoke(app, ["token", "alice", "--ttl", "60", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert token_valid(SecretStr("s3"), result.output.strip(), "alice")
+    assert not token_valid(SecretStr("s3"), result.output.strip(), "bob")
+    unset = runner.invoke(app, ["token", "alice"])
+    assert unset.exit_code != 0 and "token_secret is not set" in str(unset.exception)
 
 
 def test_serve_refuses_several_workers_with_state_in_memory(tmp_path: Path) -> None:
@@ -56,7 +80,7 @@ def test_serve_starts_workers_that_share_redis_state(
     monkeypatch.setenv("SHOPREC_SERVING__WRITE_KEYS", '["s3cret"]')
     config = tmp_path / "shoprec.toml"
     config.write_text(f'home = "{tmp_path / "home"}"\n')
-    result = runner.invoke(app, ["serve", "-c", str(config), "--workers", "3"])
+    result = runner.invoke(app, ["serve", "-c", str(config), "--workers", "3", "--insecure"])
     assert result.exit_code == 0, result.output
     (call,) = calls
     assert (call["app"], call["factory"], call["workers"]) == (

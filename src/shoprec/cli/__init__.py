@@ -12,6 +12,7 @@ from . import (
     recommend,
     retrain,
     serve,
+    token,
     train,
 )
 from .app import app, main
@@ -30,5 +31,6 @@ __all__ = [
     "recommend",
     "retrain",
     "serve",
+    "token",
     "train",
 ]

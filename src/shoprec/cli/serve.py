@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 
+from shoprec.errors import ConfigError
 from shoprec.settings import Settings
 
 from .app import ConfigOption, app, console, settings_from
@@ -33,6 +35,14 @@ def serve(
             "shared live state (state_url = redis://...).",
         ),
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow serving beyond this machine with no API key (anyone may write and "
+            "administer).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve recommendations over HTTP from the home's event store and current model."""
@@ -41,7 +51,34 @@ def serve(
         settings = settings.model_copy(
             update={"serving": settings.serving.model_copy(update={"workers": workers})}
         )
+    check_exposure(host or settings.serving.host, settings, insecure)
     run_server(settings, host, port)
+
+
+def check_exposure(host: str, settings: Settings, insecure: bool) -> None:
+    """Refuse to listen beyond loopback with no API key configured, unless ``insecure``.
+
+    Raises:
+        ConfigError: ``host`` is not a loopback address and no key is set.
+    """
+    serving = settings.serving
+    keys = [*serving.read_keys, *serving.write_keys, *serving.admin_keys]
+    if keys or insecure or _is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} with no API key: anyone could send events, read shoppers' "
+        "data and administer the service. Set serving.admin_keys and serving.write_keys "
+        "(docs/security.md), or pass --insecure"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to a public interface
 
 
 def run_server(

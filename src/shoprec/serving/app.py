@@ -15,7 +15,7 @@ from shoprec.web import mount_pages
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware
 from .routes import V1_ROUTERS, health
-from .security import BodyLimitMiddleware
+from .security import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from .service import Service
 from .stats import LiveStats, StatsMiddleware
 
@@ -67,6 +67,9 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
+    if cfg.rate_limit_per_s is not None:
+        limiter = RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     app.add_middleware(StatsMiddleware, stats=stats)
     return app

@@ -4,20 +4,26 @@ from fastapi import APIRouter
 
 from shoprec.events import Event
 
-from ..dependencies import WRITE, ServiceDep, StatsDep
+from ..dependencies import ServiceDep, ShopperGateDep, StatsDep
 from ..schemas import EventBatch, EventsAck, EventsBody
+from ..security import Access
 from ..stats import RecentEvent
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-@router.post("/events", dependencies=[WRITE])
-def post_events(body: EventsBody, service: ServiceDep, stats: StatsDep) -> EventsAck:
+@router.post("/events")
+def post_events(
+    body: EventsBody, service: ServiceDep, stats: StatsDep, gate: ShopperGateDep
+) -> EventsAck:
     """Store one event or a batch durably and update the shoppers' state, then acknowledge.
 
-    A batch is all or nothing: if one event is invalid, none is stored (422 names it).
+    A batch is all or nothing: if one event is invalid, none is stored (422 names it). Once
+    any API key is configured this needs a write (or admin) key, or the token of the one
+    shopper all the events are of (a shop page sending its own shopper's clicks).
     """
     events: list[Event] = body.events if isinstance(body, EventBatch) else [body]
+    gate.require([e.user_id for e in events], Access.WRITE)
     last_seq = service.ingest(events)
     stats.events(
         [

@@ -14,15 +14,25 @@ from shoprec.rules import Boosts, FilterSpec
 from shoprec.types import HistoryEvent
 from shoprec.types import Query as ShopperQuery
 
-from ..dependencies import READ, ItemCount, ItemIdPath, ServiceDep, StatsDep, UserIdPath
+from ..dependencies import (
+    READ,
+    SHOPPER,
+    ItemCount,
+    ItemIdPath,
+    ServiceDep,
+    ShopperGate,
+    ShopperGateDep,
+    StatsDep,
+    UserIdPath,
+)
 from ..schemas import RecommendationQuery, Recommendations, RecommendedItemOut
 from ..service import Served, Service
 from ..stats import LiveStats
 
-router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[READ])
+router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 
-@router.get("/users/{user_id}/recommendations")
+@router.get("/users/{user_id}/recommendations", dependencies=[SHOPPER])
 async def user_recommendations(
     user_id: UserIdPath,
     service: ServiceDep,
@@ -34,7 +44,11 @@ async def user_recommendations(
     max_price: Annotated[float | None, Query(ge=0)] = None,
     exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Recommendations:
-    """Recommendations for a shopper from their live state (the latest event included)."""
+    """Recommendations for a shopper from their live state (the latest event included).
+
+    Their reasons reveal the shopper's history: once any API key is configured this needs a
+    key or the shopper's own token (``X-Shopper-Token``).
+    """
     spec = FilterSpec(category, min_price, max_price, _exclusions(exclude))
     request = service.user_request(user_id, n=n, scenario=scenario, filters=spec)
     return _respond(service.recommend(request, user_id), service, stats)
@@ -42,22 +56,31 @@ async def user_recommendations(
 
 @router.post("/recommendations")
 async def recommendations(
-    body: RecommendationQuery, service: ServiceDep, stats: StatsDep
+    body: RecommendationQuery, service: ServiceDep, stats: StatsDep, gate: ShopperGateDep
 ) -> Recommendations:
-    """Recommendations from explicit context: session events, cart, current item, search."""
+    """Recommendations from explicit context: session events, cart, current item, search.
+
+    With a ``user_id`` the shopper's live state joins the context: once any API key is
+    configured that needs a key or the shopper's own token.
+    """
+    _require_shopper(body, gate)
     default = "product" if body.item_id else "home"
     return _respond(_contextual(body, service, default, use_cart_state=False), service, stats)
 
 
 @router.post("/cart/recommendations")
 async def cart_recommendations(
-    body: RecommendationQuery, service: ServiceDep, stats: StatsDep
+    body: RecommendationQuery, service: ServiceDep, stats: StatsDep, gate: ShopperGateDep
 ) -> Recommendations:
-    """Items that complete the cart (the shopper's live cart when the body has none)."""
+    """Items that complete the cart (the shopper's live cart when the body has none).
+
+    With a ``user_id``, as for ``POST /v1/recommendations``: a key or the shopper's token.
+    """
+    _require_shopper(body, gate)
     return _respond(_contextual(body, service, "cart", use_cart_state=True), service, stats)
 
 
-@router.get("/items/{item_id}/similar")
+@router.get("/items/{item_id}/similar", dependencies=[READ])
 async def similar(
     item_id: ItemIdPath, service: ServiceDep, stats: StatsDep, n: ItemCount
 ) -> Recommendations:
@@ -66,13 +89,21 @@ async def similar(
     return _respond(service.recommend(request, None), service, stats)
 
 
-@router.get("/items/{item_id}/bought-together")
+@router.get("/items/{item_id}/bought-together", dependencies=[READ])
 async def bought_together(
     item_id: ItemIdPath, service: ServiceDep, stats: StatsDep, n: ItemCount
 ) -> Recommendations:
     """Items bought or viewed together with one item."""
     request = service.item_request(item_id, n, "bought_together")
     return _respond(service.recommend(request, None), service, stats)
+
+
+def _require_shopper(body: RecommendationQuery, gate: ShopperGate) -> None:
+    """A named shopper's key or token; else a read key when read keys are set."""
+    if body.user_id is not None:
+        gate.require([body.user_id])
+    else:
+        gate.require_read()
 
 
 def _exclusions(values: list[str]) -> frozenset[str]:
