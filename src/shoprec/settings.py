@@ -97,7 +97,10 @@ class ServingSettings(BaseModel):
     """Largest accepted request body; larger ones get 413."""
     max_batch_size: Annotated[int, Field(ge=1)] = 1000
     """Most events or items in one request; more get 413."""
-    max_n: Annotated[int, Field(ge=1)] = 100
+    max_clock_skew_s: Annotated[float, Field(ge=0.0)] = 300.0
+    """Events stamped later than now plus this are refused (422): one far-future timestamp
+    would otherwise outweigh every other event in trending."""
+    max_n: Annotated[int, Field(ge=1, le=1000)] = 100
     """Largest ``n`` a recommendation request may ask for."""
     reload_interval_s: Annotated[float, Field(ge=0.0)] = 1.0
     """How often the ``CURRENT`` model pointer is checked for a new version (0: never)."""

@@ -115,6 +115,19 @@ def test_batches_queued_during_a_commit_share_the_next_transaction(
             assert log.slice(last - 3, 3)["item_id"].to_list() == [f"{k}-{j}" for j in range(3)]
 
 
+def test_a_bad_batch_in_a_group_commit_fails_alone(tmp_path: Path) -> None:
+    """#18: one client's unstorable batch used to fail every batch sharing its transaction."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    batches = [list(batch) for batch in three_batches()]
+    # Text SQLite cannot encode (a lone surrogate), as if it slipped past validation.
+    batches[1][2] = Event.model_construct(**{**batches[1][2].model_dump(), "item_id": "\ud800"})
+    outcomes = queue_behind_a_commit(store, batches)
+    assert isinstance(outcomes[1], StoreError) and "surrogate" in str(outcomes[1])
+    assert sorted(v for v in outcomes.values() if isinstance(v, int)) == [3, 6]
+    assert store.count() == 6 and "\ud800" not in store.frame()["item_id"].to_list()
+    store.close()
+
+
 def test_a_failed_group_commit_fails_every_batch_in_it(tmp_path: Path) -> None:
     store = SQLiteEventStore(tmp_path / "events.db")
     outcomes = queue_behind_a_commit(store, three_batches(), meanwhile=store.close)

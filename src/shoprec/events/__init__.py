@@ -20,7 +20,20 @@ from .postgres_catalog import PostgresCatalog
 from .postgres_store import PostgresEventStore
 from .redis_connection import RedisConnection, connect_redis
 from .redis_state import RedisStateStore
-from .schema import Event, EventRow, Item, ItemRow, problems_from_pydantic
+from .schema import (
+    Amount,
+    Description,
+    Event,
+    EventRow,
+    Id,
+    Item,
+    ItemRow,
+    JsonObject,
+    Name,
+    Price,
+    Title,
+    problems_from_pydantic,
+)
 from .sqlite_store import SQLiteEventStore
 from .store import SEQ, SEQ_EVENT_SCHEMA, EventStore
 from .validation import (
@@ -34,6 +47,13 @@ from .validation import (
 )
 
 __all__ = [
+    "Amount",
+    "Description",
+    "Id",
+    "JsonObject",
+    "Name",
+    "Price",
+    "Title",
     "HISTORY_LENGTH",
     "MAX_PROBLEMS_SHOWN",
     "POSTGRES_SCHEMES",

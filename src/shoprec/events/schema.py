@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from shoprec.errors import Problem, ValidationError
@@ -25,7 +25,58 @@ ItemRow: TypeAlias = tuple[
     str, str | None, str | None, str | None, str | None, float | None, bool, str | None
 ]
 
-_Id = Annotated[str, Field(min_length=1)]
+#: Longest id (user, item, session) the API accepts.
+MAX_ID_LENGTH = 256
+#: Longest short text (category, brand, scenario, search) the API accepts.
+MAX_NAME_LENGTH = 1000
+#: Longest title the API accepts.
+MAX_TITLE_LENGTH = 2000
+#: Longest description the API accepts.
+MAX_DESCRIPTION_LENGTH = 100_000
+#: Largest free-form JSON object (an event's context, an item's attributes), UTF-8 bytes.
+MAX_JSON_BYTES = 16_384
+#: Largest magnitude of an event's value or an item's price.
+MAX_AMOUNT = 1e12
+
+
+def _utf8(value: str) -> str:
+    """Refuse text that is not valid Unicode (JSON can carry lone UTF-16 surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid UTF-8 text (it holds a lone surrogate)") from None
+    return value
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse objects that cannot be stored as standard JSON text, or are too large."""
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("not valid UTF-8 text (it holds a lone surrogate)") from None
+    except ValueError:
+        raise ValueError("numbers must be finite (no NaN or Infinity)") from None
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{size} bytes as JSON; at most {MAX_JSON_BYTES}")
+    return value
+
+
+_UTF8 = AfterValidator(_utf8)
+#: An id: 1 to :data:`MAX_ID_LENGTH` characters of valid UTF-8.
+Id: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8]
+#: A short text (category, brand, search words): valid UTF-8 up to :data:`MAX_NAME_LENGTH`.
+Name: TypeAlias = Annotated[str, Field(max_length=MAX_NAME_LENGTH), _UTF8]
+#: A title: valid UTF-8 up to :data:`MAX_TITLE_LENGTH` characters.
+Title: TypeAlias = Annotated[str, Field(max_length=MAX_TITLE_LENGTH), _UTF8]
+#: A description: valid UTF-8 up to :data:`MAX_DESCRIPTION_LENGTH` characters.
+Description: TypeAlias = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH), _UTF8]
+#: A free-form JSON object, stored as JSON text (at most :data:`MAX_JSON_BYTES`).
+JsonObject: TypeAlias = Annotated[dict[str, JsonValue], AfterValidator(_json_object)]
+#: A finite amount, at most :data:`MAX_AMOUNT` in magnitude.
+Amount: TypeAlias = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+#: A price: finite, non-negative, at most :data:`MAX_AMOUNT`.
+Price: TypeAlias = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT)]
+
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 # Ids often arrive as JSON numbers (e.g. SKU 1234); they are stored as text either way.
@@ -65,19 +116,19 @@ class Event(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    user_id: _Id
+    user_id: Id
     """The shopper."""
-    item_id: _Id
+    item_id: Id
     """The item acted on."""
     event_type: EventType
     """What the shopper did (``view``, ``addtocart``, ``purchase``, ...)."""
     timestamp: _Finite = Field(default_factory=time.time)
     """Seconds since the Unix epoch (UTC); an ISO 8601 date-time is accepted. Defaults to now."""
-    value: _Finite | None = None
+    value: Amount | None = None
     """A number the event carries: rating, quantity or amount."""
-    session_id: str | None = None
+    session_id: Id | None = None
     """The browsing session, when the client tracks one."""
-    context: dict[str, JsonValue] = Field(default_factory=dict)
+    context: JsonObject = Field(default_factory=dict)
     """Free-form request context (page, device, search query); stored as JSON text."""
 
     @field_validator("timestamp", mode="before")
@@ -113,9 +164,13 @@ class Event(BaseModel):
 
     @classmethod
     def from_row(cls, row: EventRow) -> Event:
-        """Rebuild an event from a row written by :meth:`to_row` (or a store)."""
+        """Rebuild an event from a row written by :meth:`to_row` (or a store).
+
+        Stored rows were validated on the way in (perhaps under other limits, by a file
+        import), so they are not validated again: reading them never fails.
+        """
         user_id, item_id, event_type, timestamp, value, session_id, context = row
-        return cls(
+        return cls.model_construct(
             user_id=user_id,
             item_id=item_id,
             event_type=EventType(event_type),
@@ -131,21 +186,21 @@ class Item(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    item_id: _Id
+    item_id: Id
     """The item's id (SKU)."""
-    title: str | None = None
+    title: Title | None = None
     """Display name."""
-    description: str | None = None
+    description: Description | None = None
     """Long text; read by text encoders."""
-    category: str | None = None
+    category: Name | None = None
     """Category path or name."""
-    brand: str | None = None
+    brand: Name | None = None
     """Brand or maker."""
-    price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    price: Price | None = None
     """Current price (non-negative), when known."""
     in_stock: bool = True
     """Whether it can be bought now; serving filters out items that cannot."""
-    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
     """Other attributes (size, colour, ...); stored as JSON text."""
 
     def to_row(self) -> ItemRow:
@@ -163,9 +218,12 @@ class Item(BaseModel):
 
     @classmethod
     def from_row(cls, row: ItemRow) -> Item:
-        """Rebuild an item from a row written by :meth:`to_row` (or a store)."""
+        """Rebuild an item from a row written by :meth:`to_row` (or a store), unvalidated.
+
+        As for :meth:`Event.from_row`: stored rows were validated when they were written.
+        """
         item_id, title, description, category, brand, price, in_stock, attributes = row
-        return cls(
+        return cls.model_construct(
             item_id=item_id,
             title=title,
             description=description,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -123,14 +124,25 @@ class SQLiteEventStore(ClosingStore):
         return int(found[0]) if found else 0
 
     def _commit_queued(self) -> None:
-        """Write every queued batch in one transaction and record each batch's outcome."""
+        """Write every queued batch in one transaction and record each batch's outcome.
+
+        Each batch is written inside a SAVEPOINT of its own: a batch SQLite refuses (say, text
+        it cannot encode) is rolled back alone and fails only its own caller, while the other
+        clients' batches sharing the transaction commit. (A failing COMMIT fails them all.)
+        """
         with self._queue_lock:
             group, self._queue = self._queue, []
         try:
             with self._db.transaction() as conn:
                 for pending in group:
-                    if pending.rows:
-                        conn.executemany(_INSERT, pending.rows)
+                    conn.execute("SAVEPOINT batch")
+                    try:
+                        if pending.rows:
+                            conn.executemany(_INSERT, pending.rows)
+                    except (sqlite3.Error, ValueError) as error:  # ValueError: bad encoding
+                        conn.execute("ROLLBACK TO batch")
+                        pending.error = error
+                    conn.execute("RELEASE batch")
                     found = conn.execute(_LAST_SEQ).fetchone()
                     pending.last_seq = int(found[0]) if found else 0
         except BaseException as error:

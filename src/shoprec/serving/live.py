@@ -10,10 +10,12 @@ conversions into the Prometheus metrics.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shoprec.errors import Problem, ValidationError
 from shoprec.events import Event, Item, ShopperState
 from shoprec.features import make_text_encoder
 from shoprec.pipeline import item_text
@@ -25,6 +27,9 @@ from shoprec.types import ItemId, UserId
 from .backends import Backends
 from .errors import NotFoundError, TooLargeError
 from .metrics import ServiceMetrics
+
+#: The earliest event time the API accepts: 2000-01-01T00:00:00Z.
+EARLIEST_TIMESTAMP = 946_684_800.0
 
 
 class LiveData:
@@ -41,6 +46,7 @@ class LiveData:
     ) -> None:
         self.backends = backends
         self._max_batch = config.max_batch_size
+        self._max_skew = config.max_clock_skew_s
         self._metrics = metrics
         self.catalog = CatalogView.from_frame(backends.catalogue.frame())
         pipe = config.pipeline
@@ -61,6 +67,23 @@ class LiveData:
         if size > self._max_batch:
             raise TooLargeError(f"{size} {what} in one request; at most {self._max_batch} allowed")
 
+    def _check_times(self, events: Sequence[Event]) -> None:
+        """Refuse timestamps before 2000 or later than now plus the allowed clock skew."""
+        latest = time.time() + self._max_skew
+        problems = [
+            Problem(
+                "body",
+                None,
+                f"events.{row}.timestamp" if len(events) > 1 else "timestamp",
+                f"{e.timestamp:.0f} is outside {EARLIEST_TIMESTAMP:.0f} (2000-01-01) .. "
+                f"now + {self._max_skew:g} s",
+            )
+            for row, e in enumerate(events)
+            if not EARLIEST_TIMESTAMP <= e.timestamp <= latest
+        ]
+        if problems:
+            raise ValidationError(problems)
+
     # -- events and shoppers ---------------------------------------------------------------
     def ingest(self, events: Sequence[Event]) -> int:
         """Store events durably, then update shopper state, trending and experiments.
@@ -72,6 +95,7 @@ class LiveData:
             TooLargeError: More events than ``max_batch_size``.
         """
         self._check_batch(len(events), "events")
+        self._check_times(events)
         last_seq = self.backends.events.append(events)
         self.backends.state.apply(events, last_seq)
         self.backends.trending.observe(events)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, Tag, field_validator
 
-from shoprec.events import Event, Item
+from shoprec.events import Description, Event, Id, Item, JsonObject, Name, Price, Title
+from shoprec.types import EventType
 
 _STRICT = ConfigDict(extra="forbid")
-_Id = Annotated[str, Field(min_length=1, max_length=256)]
+_Id = Id
+#: Largest score multiplier a request may give an item or a category.
+MAX_BOOST = 1000.0
+#: Most items pinned by one request, and the last position a pin may name.
+MAX_PINS = 100
+_Boost = Annotated[float, Field(ge=0.0, le=MAX_BOOST, allow_inf_nan=False)]
 
 
 class EventBatch(BaseModel):
@@ -62,20 +68,25 @@ class ItemPatch(BaseModel):
 
     model_config = _STRICT
 
-    title: str | None = None
-    """Display name."""
-    description: str | None = None
-    """Long text."""
-    category: str | None = None
-    """Category path or name."""
-    brand: str | None = None
-    """Brand."""
-    price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    """Current price."""
-    in_stock: bool | None = None
+    title: Title | None = None
+    """Display name (``null`` removes it)."""
+    description: Description | None = None
+    """Long text (``null`` removes it)."""
+    category: Name | None = None
+    """Category path or name (``null`` removes it)."""
+    brand: Name | None = None
+    """Brand (``null`` removes it)."""
+    price: Price | None = None
+    """Current price (``null``: unknown)."""
+    in_stock: bool = True
     """Whether it can be bought now (``false`` removes it from every result at once)."""
-    attributes: dict[str, JsonValue] | None = None
-    """Other attributes."""
+    attributes: JsonObject | None = None
+    """Other attributes, replacing the old ones (``null`` or ``{}`` removes them all)."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _none_clears(cls, value: dict[str, JsonValue] | None) -> dict[str, JsonValue]:
+        return {} if value is None else value
 
 
 class SessionEvent(BaseModel):
@@ -85,9 +96,9 @@ class SessionEvent(BaseModel):
 
     item_id: _Id
     """The item."""
-    event_type: str = "view"
+    event_type: EventType = EventType.VIEW
     """What the shopper did."""
-    timestamp: float | None = None
+    timestamp: Annotated[float, Field(allow_inf_nan=False)] | None = None
     """When (seconds since the epoch)."""
 
 
@@ -98,7 +109,7 @@ class Context(BaseModel):
 
     user_id: _Id | None = None
     """A known shopper whose stored history is added (optional)."""
-    session_id: str | None = None
+    session_id: _Id | None = None
     """Session id, used for stable A/B assignment of anonymous shoppers."""
     events: list[SessionEvent] = Field(default_factory=list, max_length=1000)
     """The session's events, oldest first."""
@@ -106,7 +117,7 @@ class Context(BaseModel):
     """Items in the cart."""
     item_id: _Id | None = None
     """The item on screen (product page)."""
-    search: Annotated[str, Field(max_length=1000)] | None = None
+    search: Name | None = None
     """Search text the results should match."""
 
 
@@ -115,19 +126,21 @@ class Filters(BaseModel):
 
     model_config = _STRICT
 
-    category: str | None = None
+    category: Name | None = None
     """Only this category (or below it)."""
-    min_price: Annotated[float, Field(ge=0)] | None = None
+    min_price: Price | None = None
     """Only items at least this expensive."""
-    max_price: Annotated[float, Field(ge=0)] | None = None
+    max_price: Price | None = None
     """Only items at most this expensive."""
     exclude: list[_Id] = Field(default_factory=list, max_length=1000)
     """Items never to return."""
-    boost_items: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    boost_items: dict[_Id, _Boost] = Field(default_factory=dict, max_length=1000)
     """Score multiplier per item."""
-    boost_categories: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    boost_categories: dict[Name, _Boost] = Field(default_factory=dict, max_length=1000)
     """Score multiplier per category."""
-    pins: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    pins: dict[_Id, Annotated[int, Field(ge=0, lt=MAX_PINS)]] = Field(
+        default_factory=dict, max_length=MAX_PINS
+    )
     """Items placed at fixed 0-based positions."""
 
 
@@ -136,7 +149,7 @@ class RecommendationQuery(Context, Filters):
 
     n: Annotated[int, Field(ge=1)] = 10
     """How many items."""
-    scenario: str | None = None
+    scenario: Name | None = None
     """Placement (``home``, ``product``, ``cart``, ...); default by endpoint."""
 
 

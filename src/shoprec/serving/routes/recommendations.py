@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shoprec.errors import Problem, ValidationError
+from shoprec.events.schema import MAX_AMOUNT, MAX_NAME_LENGTH
 from shoprec.pipeline import Request
 from shoprec.rules import Boosts, FilterSpec
 from shoprec.types import HistoryEvent
@@ -38,11 +39,14 @@ async def user_recommendations(
     service: ServiceDep,
     stats: StatsDep,
     n: ItemCount,
-    scenario: str = "home",
-    category: str | None = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    scenario: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "home",
+    category: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
+    min_price: Annotated[float | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = None,
+    max_price: Annotated[float | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = None,
+    exclude: Annotated[
+        list[Annotated[str, Query(max_length=MAX_NAME_LENGTH)]],
+        Query(max_length=100, description="Items never to return (repeat, or comma-separated)."),
+    ] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Recommendations:
     """Recommendations for a shopper from their live state (the latest event included).
 
@@ -127,7 +131,7 @@ def _contextual(
         history, purchased = state.history, state.purchased
         if use_cart_state and not cart:
             cart = state.cart
-    history += tuple(HistoryEvent(e.item_id, e.event_type, e.timestamp) for e in body.events)
+    history += tuple(HistoryEvent(e.item_id, e.event_type.value, e.timestamp) for e in body.events)
     context = ((body.item_id,) if body.item_id else ()) + cart
     request = Request(
         query=ShopperQuery(body.user_id, history, context, time.time()),
