@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import pytest
 
@@ -35,17 +37,21 @@ def _events() -> pl.DataFrame:
     )
 
 
-def _pipeline(**config: object) -> Pipeline:
+def _pipeline(trending_events: pl.DataFrame | None = None, **config: object) -> Pipeline:
     events = _events()
     data = Interactions(events, pl.DataFrame([i.model_dump() for i in _items()]).drop("attributes"))
     model = CoVisitation(CoVisitationConfig.model_validate({"reverse_weight": 0.0}))
     model.fit(data, FitOptions())
     trending = Trending(24.0, {"view": 1.0, "purchase": 5.0}, resort_interval_s=0.0, now=1000.0)
-    trending.observe_frame(events)
+    trending.observe_frame(events if trending_events is None else trending_events)
+    popular = Trending(math.inf, {"view": 1.0, "purchase": 5.0}, resort_interval_s=0.0)
+    popular.observe_frame(events)
     text = TextIndex(HashingTextEncoder(32))
     text.add([i.item_id for i in _items()], [i.title or "" for i in _items()])
     cfg = PipelineConfig.model_validate(config)
-    return Pipeline(model, cfg, CatalogView(_items()), trending, text, version="v1")
+    return Pipeline(
+        model, cfg, CatalogView(_items()), trending, text, version="v1", popular=popular
+    )
 
 
 def test_after_a_view_b_comes_first_with_a_reason() -> None:
@@ -89,6 +95,28 @@ def test_fallback_is_contextual_first() -> None:
     out = pipe.recommend(Request(Query(context_items=("d",)), n=2, scenario="product"))
     assert (out[0].item_id, out[0].source, out[0].reason) == ("e", "contextual", "popular in hats")
     assert out[1].source == "trending"
+
+
+def test_with_nothing_trending_the_fallback_sells_best_sellers() -> None:
+    """#18: a shop whose events are weeks old used to fall back to catalogue order."""
+    pipe = _pipeline(_events().clear(), blend_weights={"model": 1.0, "covisit": 1.0})
+    out = pipe.recommend(Request(Query(context_items=("d",)), n=3, scenario="product"))
+    got = [(r.item_id, r.source, r.reason) for r in out]
+    assert got[0] == ("e", "bestseller", "a best-seller in hats")
+    # Then the best-sellers of the whole shop: a and b were viewed 20 times each.
+    assert [(i, s) for i, s, _ in got[1:]] == [("a", "popular"), ("b", "popular")]
+    assert got[1][2] == "popular in our shop"
+
+
+def test_a_shop_with_no_event_at_all_shows_its_newest_items() -> None:
+    pipe = _pipeline(_events().clear())
+    pipe.popular = None
+    out = pipe.recommend(Request(Query(user_id="first-visitor"), n=3))
+    assert [(r.item_id, r.source, r.reason) for r in out] == [
+        ("f", "new", "new in our shop"),
+        ("e", "new", "new in our shop"),
+        ("d", "new", "new in our shop"),
+    ]
 
 
 def test_boosts_and_pins() -> None:

@@ -41,7 +41,7 @@ from shoprec.rules import Boosts, CatalogView, FilterSpec, apply_boosts, apply_p
 from shoprec.types import Candidates, HistoryEvent, ItemId, Query
 
 #: Source names of the fallback chain, in the order they are tried.
-FALLBACK_SOURCES = ("contextual", "trending", "catalog")
+FALLBACK_SOURCES = ("contextual", "bestseller", "trending", "popular", "new")
 
 T = TypeVar("T")
 
@@ -205,6 +205,8 @@ class Pipeline:
         covisit: A fitted co-visitation model for the co-visitation source (default: the
             live model's item-to-item similarity).
         version: Name of the model version, reported with responses.
+        popular: All-time (event-weighted) item counts over the training log: the fallback
+            when nothing is trending (``None``: none).
     """
 
     def __init__(
@@ -216,8 +218,10 @@ class Pipeline:
         text: TextIndex | None = None,
         covisit: BaseRecommender | None = None,
         version: str = "",
+        popular: TrendingCounts | None = None,
     ) -> None:
         self.model = model
+        self.popular = popular
         self.config = config
         self.catalog = catalog
         self.trending = trending
@@ -255,6 +259,7 @@ class Pipeline:
             self.text,
             self.covisit,
             self.version,
+            self.popular,
         )
 
     # -- requests --------------------------------------------------------------------------
@@ -342,7 +347,12 @@ class Pipeline:
     def _fallback(
         self, query: Query, spec: FilterSpec, missing: int, taken: set[ItemId]
     ) -> list[tuple[ItemId, float, str]]:
-        """Contextual trending, then trending, then catalogue order, until ``missing`` are found."""
+        """Fill up to ``missing`` items, never in catalogue order (see :data:`FALLBACK_SOURCES`).
+
+        Trending, then all-time best-sellers, in the categories the shopper is looking at;
+        then trending and best-sellers overall (a shop whose events are weeks old has nothing
+        trending); last, when nothing was ever bought or viewed, the newest listed items.
+        """
         out: list[tuple[ItemId, float, str]] = []
 
         def eligible(item_id: ItemId) -> bool:
@@ -358,18 +368,23 @@ class Pipeline:
             for event, _ in anchors(query, self.config.n_anchors)
             if (item := self.catalog.get(event.item_id)) is not None and item.category
         }
+        counts: list[tuple[TrendingCounts, str, str]] = [(self.trending, "contextual", "trending")]
+        if self.popular is not None:
+            counts.append((self.popular, "bestseller", "popular"))
         if categories:
-            take(
-                self.trending.top(
-                    missing,
-                    keep=lambda i: eligible(i) and self._category(i) in categories,
-                ),
-                "contextual",
-            )
-        take(self.trending.top(missing - len(out), keep=eligible), "trending")
+            for ranking, source, _ in counts:
+                take(
+                    ranking.top(
+                        missing - len(out),
+                        keep=lambda i: eligible(i) and self._category(i) in categories,
+                    ),
+                    source,
+                )
+        for ranking, _, source in counts:
+            take(ranking.top(missing - len(out), keep=eligible), source)
         if len(out) < missing:
-            rest = _first(self.catalog.item_ids(), eligible, missing - len(out))
-            take(Candidates(tuple(rest), np.zeros(len(rest), np.float32)), "catalog")
+            newest = _first(self.catalog.item_ids()[::-1], eligible, missing - len(out))
+            take(Candidates(tuple(newest), np.zeros(len(newest), np.float32)), "new")
         return out
 
     def _category(self, item_id: ItemId) -> str | None:
@@ -436,12 +451,16 @@ class Pipeline:
             return scenario.reason.format(verb=verb, title=title)
         if source == "contextual":
             return f"popular in {self._category(item_id)}"
+        if source == "bestseller":
+            return f"a best-seller in {self._category(item_id)}"
         if source == "trending":
             return "trending now"
+        if source == "popular":
+            return "popular in our shop"
         if source == "search":
             return "matches your search"
-        if source == "catalog":
-            return "from our catalogue"
+        if source == "new":
+            return "new in our shop"
         return "picked for you"
 
 

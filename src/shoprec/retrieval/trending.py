@@ -51,7 +51,8 @@ class Trending:
     Safe to share between threads.
 
     Args:
-        half_life_hours: Age at which an event counts half.
+        half_life_hours: Age at which an event counts half (``math.inf``: never decays, for
+            all-time counts).
         event_weights: Weight per event type (types not listed weigh 1).
         resort_interval_s: The ranking is re-sorted at most this often (0: on every change).
         now: Reference time (seconds since the epoch); defaults to the clock.

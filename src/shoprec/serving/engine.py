@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from shoprec.data import Interactions
 from shoprec.errors import Problem, ValidationError
@@ -23,9 +27,10 @@ from shoprec.events import Item
 from shoprec.jobs import METRICS_FILE
 from shoprec.models import BaseRecommender, CoVisitation, FitOptions, ModelVersions, load_model
 from shoprec.models.versions import POINTER
-from shoprec.pipeline import Pipeline
+from shoprec.pipeline import Pipeline, Request
+from shoprec.retrieval import Trending
 from shoprec.settings import ServingSettings
-from shoprec.types import ItemId
+from shoprec.types import HistoryEvent, ItemId, Query
 
 from .backends import configured_variants
 from .errors import NotReadyError
@@ -122,6 +127,7 @@ class ModelEngine:
             if old is not None and old.version == current.name and not force:
                 return old.version, False
             engine = self._build(current)
+            self._warm_up(engine)
             self._engine = engine  # the swap: one reference
         changed = old is None or old.version != engine.version
         self._metrics.model_version(engine.version)
@@ -135,13 +141,17 @@ class ModelEngine:
         pipelines: dict[str, Pipeline] = {}
         covisit: BaseRecommender | None = None
         live = self._live
+        events = live.backends.events.frame()
+        # All-time counts for cold start when nothing is trending (a shop whose log is old).
+        popular = Trending(math.inf, self._config.pipeline.event_weights, resort_interval_s=0)
+        popular.observe_frame(events)
         for variant in self._variants:
             path = self.versions.root / variant.model if variant.model else current
             if path not in models:
                 models[path] = load_model(path)
             model = models[path]
             if covisit is None and self._config.covisit and model.key != CoVisitation.key:
-                covisit = self._fit_covisit()
+                covisit = _fit_covisit(events)
             updates: dict[str, Any] = {}
             if variant.blend_weights is not None:
                 updates["blend_weights"] = variant.blend_weights
@@ -155,17 +165,27 @@ class ModelEngine:
                 live.text,
                 covisit if model.key != CoVisitation.key else None,
                 path.name,
+                popular,
             )
             pipelines[variant.name] = pipeline.with_items(live.listed_items())
         return Engine(current.name, pipelines)
 
-    def _fit_covisit(self) -> BaseRecommender | None:
-        events = self._live.backends.events.frame()
-        if not events.height:
-            return None
-        model = CoVisitation()
-        model.fit(Interactions(events), FitOptions())
-        return model
+    def _warm_up(self, engine: Engine) -> None:
+        """Run each scenario of each pipeline once before the engine serves.
+
+        First calls pay one-off costs (lazy imports, allocator growth, index and model
+        caches: ~300 ms for the first Transformer request), which would otherwise fall on
+        the first shoppers after a start or a swap.
+        """
+        items = tuple(self._live.catalog.item_ids()[:3])
+        history = tuple(HistoryEvent(i) for i in items)
+        for pipeline in engine.pipelines.values():
+            for scenario in pipeline.config.scenarios:
+                query = Query(history=history, context_items=items[:1], time=time.time())
+                try:
+                    pipeline.recommend(Request(query, n=10, scenario=scenario))
+                except Exception:  # a warm-up must never keep a model from serving
+                    log.exception("warm-up of scenario %s failed", scenario)
 
     def learn_items(self, items: Sequence[Item]) -> None:
         """Let every variant's model score new items (text-based models) with one swap."""
@@ -222,3 +242,11 @@ class ModelEngine:
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+
+
+def _fit_covisit(events: pl.DataFrame) -> BaseRecommender | None:
+    if not events.height:
+        return None
+    model = CoVisitation()
+    model.fit(Interactions(events), FitOptions())
+    return model
