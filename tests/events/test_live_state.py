@@ -21,8 +21,7 @@ def test_state_is_rebuilt_from_the_store_and_updated_by_events() -> None:
     assert [e.item_id for e in s.history] == ["a", "b", "a"]
     assert s.cart == ("b",) and s.purchased == {"a"}
     new = [_event("u", "c", EventType.VIEW, 4), _event("u", "b", EventType.REMOVEFROMCART, 5)]
-    store.append(new)
-    state.apply(new)
+    state.apply(new, store.append(new))
     s = state.get("u")
     assert [e.item_id for e in s.history] == ["a", "c", "b"]  # capped at 3, oldest dropped
     assert s.cart == ()
@@ -34,10 +33,10 @@ def test_state_is_rebuilt_from_the_store_and_updated_by_events() -> None:
 def test_a_shopper_loaded_after_the_commit_is_not_counted_twice() -> None:
     store = MemoryEventStore()
     batch = [_event("v", "a", EventType.VIEW, 1)]
-    store.append(batch)
+    last_seq = store.append(batch)
     state = MemoryStateStore(store)
     state.get("v")  # loaded from the store, which already holds the batch
-    state.apply(batch)  # the ingest path then applies it
+    state.apply(batch, last_seq)  # the ingest path then applies it
     assert [e.item_id for e in state.get("v").history] == ["a"]
 
 
@@ -65,14 +64,15 @@ def test_preload_rebuilds_the_most_recent_shoppers_in_one_read() -> None:
     lazy = MemoryStateStore(store, history_length=2)
     expected = lazy.get("u")
     reads: list[str] = []
-    latest = store.latest
-    store.latest = lambda user, n: reads.append(user) or latest(user, n)  # type: ignore[method-assign]
+    tail = store.tail
+    store.tail = lambda user, n: reads.append(user) or tail(user, n)  # type: ignore[method-assign]
     state = MemoryStateStore(store, history_length=2, capacity=2)
     assert state.preload() == 2  # "old" is beyond the capacity
     assert state.get("u") == expected  # same history (capped at 2), cart, purchases, session
     assert state.get("u").session_id == "s1" and state.get("w").history[0].item_id == "c"
     assert reads == []  # served from memory, no per-shopper read
-    state.apply([_event("u", "d", EventType.VIEW, 5)])
+    later = [_event("u", "d", EventType.VIEW, 5)]
+    state.apply(later, store.append(later))
     assert [e.item_id for e in state.get("u").history] == ["a", "d"]
     state.get("old")  # read on demand, evicting the least recently used ("w": "u" was just used)
     assert reads == ["old"] and state.size() == 2

@@ -82,19 +82,22 @@ def test_an_event_applied_on_one_replica_is_read_on_the_other(redis_url: str) ->
     assert a.get("u").cart == () and a.get("u").purchased == {"x"}
 
 
-def test_redelivered_and_out_of_order_batches_apply_once_in_order(redis_url: str) -> None:
+def test_redelivered_and_out_of_order_batches_apply_once_in_order(make_state: StateFactory) -> None:
+    """#18: the live cart must equal the stored one, whatever order racing batches arrive in."""
     store = MemoryEventStore()
-    state = RedisStateStore(connect_redis(redis_url), store)
+    state = make_state(store, 10)
     state.get("u")  # complete (empty) state
     first = [_event("u", "a", EventType.ADDTOCART, 1)]
     second = [_event("u", "a", EventType.REMOVEFROMCART, 2)]
-    seq1, seq2 = store.append(first), store.append(second)
-    state.apply(second, seq2)
-    state.apply(first, seq1)  # late: older than what the state holds, so skipped
-    state.apply(second, seq2)  # re-delivered
+    third = [_event("u", "b", EventType.ADDTOCART, 3)]
+    seqs = [store.append(batch) for batch in (first, second, third)]
+    state.apply(second, seqs[1])  # two requests raced: the later batch is applied first
+    state.apply(first, seqs[0])
+    state.apply(third, seqs[2])
+    state.apply(second, seqs[1])  # a re-delivery
     s = state.get("u")
-    assert [e.event_type for e in s.history] == ["removefromcart"]
-    assert s.cart == ()
+    assert [e.event_type for e in s.history] == ["addtocart", "removefromcart", "addtocart"]
+    assert s.cart == ("b",)  # as in the store: a added, removed; b added
 
 
 def test_an_event_applied_while_the_state_is_rebuilt_is_kept(redis_url: str) -> None:

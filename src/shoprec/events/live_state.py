@@ -23,7 +23,7 @@ from shoprec.types import Columns, EventType, HistoryEvent, ItemId, Query, UserI
 
 from .history import HISTORY_LENGTH
 from .schema import Event
-from .store import EventStore
+from .store import SEQ, EventStore
 
 log = logging.getLogger("shoprec.events")
 
@@ -84,6 +84,8 @@ class _Mutable:
     cart: dict[ItemId, None] = field(default_factory=dict)  # ordered set
     purchased: set[ItemId] = field(default_factory=set)
     session_id: str | None = None
+    loaded: int = 0  # the store held every event of the shopper up to this seq when read
+    seq: int = 0  # the last sequence number applied
 
     def apply(self, event: Event) -> None:
         self.add(event.item_id, event.event_type.value, event.timestamp, event.session_id)
@@ -108,12 +110,6 @@ class _Mutable:
             purchased=frozenset(self.purchased),
             session_id=self.session_id,
         )
-
-    def is_tail_duplicate(self, event: Event, window: int) -> bool:
-        """Whether ``event`` is already among the last ``window`` history events."""
-        mine = HistoryEvent(event.item_id, event.event_type.value, event.timestamp)
-        tail = list(self.history)[-window:] if window else []
-        return mine in tail
 
 
 def replay(user_id: UserId, events: Iterable[Event], history_length: int) -> ShopperState:
@@ -143,7 +139,6 @@ class MemoryStateStore:
         self._length = history_length
         self._capacity = capacity
         self._users: OrderedDict[UserId, _Mutable] = OrderedDict()
-        self._fresh: set[UserId] = set()  # loaded from the store, no event applied yet
         # One lock for loads and updates: a load and an apply of the same shopper never
         # interleave, so an event is neither lost nor (see ``apply``) counted twice.
         self._lock = threading.Lock()
@@ -154,6 +149,8 @@ class MemoryStateStore:
         Call at start-up, before any event is applied: requests then find their shoppers in
         memory instead of reading the store on the request path. Returns how many were loaded.
         """
+        # Read before the histories: each holds every event of its shopper up to here.
+        loaded = self._store.last_seq()
         frame = self._store.recent_histories(self._capacity, self._length)
         columns = (
             Columns.USER,
@@ -162,21 +159,20 @@ class MemoryStateStore:
             Columns.TIMESTAMP,
             Columns.SESSION,
         )
-        loaded: dict[UserId, _Mutable] = {}
+        states: dict[UserId, _Mutable] = {}
         last: dict[UserId, int] = {}  # row of each shopper's latest event: the LRU order
         for row, (user_id, *event) in enumerate(frame.select(columns).iter_rows()):
-            state = loaded.get(user_id)
+            state = states.get(user_id)
             if state is None:
-                state = loaded[user_id] = _Mutable(deque(maxlen=self._length))
+                state = states[user_id] = _Mutable(deque(maxlen=self._length), loaded=loaded)
             state.add(*event)
             last[user_id] = row
         with self._lock:
-            for user_id in sorted(loaded, key=last.__getitem__):
-                self._users.setdefault(user_id, loaded[user_id])
+            for user_id in sorted(states, key=last.__getitem__):
+                self._users.setdefault(user_id, states[user_id])
             while len(self._users) > self._capacity:
-                dropped, _ = self._users.popitem(last=False)
-                self._fresh.discard(dropped)
-        return len(loaded)
+                self._users.popitem(last=False)
+        return len(states)
 
     def _load(self, user_id: UserId) -> _Mutable:
         state = self._users.get(user_id)
@@ -184,13 +180,15 @@ class MemoryStateStore:
             self._users.move_to_end(user_id)
             return state
         state = _Mutable(deque(maxlen=self._length))
-        for event in self._store.latest(user_id, self._length):
-            state.apply(event)
+        tail = self._store.tail(user_id, self._length)
+        columns = (Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP, Columns.SESSION)
+        for event in tail.select(columns).iter_rows():
+            state.add(*event)
+        # The store shows batches in sequence order: it held every event up to its last one.
+        state.loaded = state.seq = int(tail[SEQ][-1]) if tail.height else 0
         self._users[user_id] = state
-        self._fresh.add(user_id)
         while len(self._users) > self._capacity:
-            dropped, _ = self._users.popitem(last=False)
-            self._fresh.discard(dropped)
+            self._users.popitem(last=False)
         return state
 
     def get(self, user_id: UserId) -> ShopperState:
@@ -206,29 +204,30 @@ class MemoryStateStore:
                 log.warning("state of a shopper not loaded: %s", error)
                 return ShopperState(user_id=user_id)
 
-    def apply(self, events: Sequence[Event], last_seq: int = 0) -> None:
-        """Apply acknowledged events to the shoppers held in memory.
+    def apply(self, events: Sequence[Event], last_seq: int) -> None:
+        """Apply an acknowledged batch (its events hold the numbers up to ``last_seq``).
 
         A shopper not held is skipped: the store already has the events, and the next
-        :meth:`get` loads them. (``last_seq`` is not needed: this process applies its own
-        acknowledged batches, each once.) A shopper loaded while this batch was being committed may
-        already hold it; such events are recognised at the tail and not applied twice.
+        :meth:`get` loads them. An event the shopper's store read already held is skipped.
+        One older than the last applied (two requests of the shopper raced, the later batch
+        applied first) drops the shopper, to be reloaded in sequence order from the store.
         """
+        first = last_seq - len(events) + 1
         with self._lock:
-            for event in events:
+            for seq, event in enumerate(events, start=first):
                 state = self._users.get(event.user_id)
-                if state is None:
+                if state is None or seq <= state.loaded:
                     continue
-                if event.user_id in self._fresh and state.is_tail_duplicate(event, len(events)):
+                if seq < state.seq:
+                    del self._users[event.user_id]
                     continue
                 state.apply(event)
-            self._fresh.difference_update(e.user_id for e in events)
+                state.seq = seq
 
     def forget(self, user_id: UserId) -> None:
         """Drop the shopper's state (forget the events in the store separately)."""
         with self._lock:
             self._users.pop(user_id, None)
-            self._fresh.discard(user_id)
 
     def size(self) -> int:
         """Number of shoppers held in memory."""

@@ -4,13 +4,15 @@ Each shopper's state (latest events, cart, purchases, session) is one JSON value
 ``{prefix}shopper:{user_id}``, changed only by two Lua scripts, so each change is atomic and
 one round trip:
 
-* ``apply`` adds acknowledged events. Every event carries its store sequence number and the
-  state remembers the last one applied, so an event is applied once and in order, whichever
-  replica or retry delivers it. A shopper with no state yet gets a *partial* state holding
-  just the new events.
+* ``apply`` adds acknowledged events. Every event carries its store sequence number, and the
+  state remembers the last one applied and the last one its store read held, so an event is
+  applied once and in sequence order, whichever replica or retry delivers it: a re-delivery
+  is skipped, and a batch that arrives after a later one of the same shopper (two requests
+  racing) marks the state *partial*, to be rebuilt in order at the next read. A shopper with
+  no state yet gets a partial state holding just the new events.
 * ``load`` installs the state rebuilt from the event store (:meth:`EventStore.tail`) when a
   read finds none or a partial one, merging the partial state's events newer than the store's
-  read, so an event applied while the store was being read is kept.
+  read (in sequence order), so an event applied while the store was being read is kept.
 
 Redis is a cache of the event store, as the in-memory state is: a key may expire (``ttl_s``:
 anonymous sessions end), Redis may restart empty, and the next read rebuilds the shopper
@@ -54,8 +56,17 @@ local function contains(list, value)
   for i = 1, #list do if list[i] == value then return true end end
   return false
 end
+local function has_seq(list, seq)
+  for i = 1, #list do if list[i][4] == seq then return true end end
+  return false
+end
 local function step(s, e, cap)
-  if e[4] <= s.seq then return end
+  if e[4] <= s.loaded or has_seq(s.h, e[4]) then return end  -- already held
+  if e[4] < s.seq then  -- older than what is held: keep it, rebuild in order at the next read
+    table.insert(s.h, e)
+    s.complete = 0
+    return
+  end
   table.insert(s.h, e)
   while #s.h > cap do table.remove(s.h, 1) end
   local item, kind = e[1], e[2]
@@ -72,7 +83,8 @@ local function step(s, e, cap)
   s.seq = e[4]
 end
 local function fresh(complete)
-  return {{seq = 0, complete = complete, h = {{}}, cart = {{}}, bought = {{}}, session = ''}}
+  return {{seq = 0, loaded = 0, complete = complete, h = {{}}, cart = {{}}, bought = {{}},
+    session = ''}}
 end
 """
 
@@ -108,8 +120,12 @@ local loaded_seq, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV
 local s = fresh(1)
 for _, e in ipairs(cjson.decode(ARGV[1])) do step(s, e, cap) end
 s.seq = math.max(s.seq, loaded_seq)
+s.loaded = s.seq
 if old then
-  for _, e in ipairs(old.h) do step(s, e, cap) end
+  local newer = {}
+  for _, e in ipairs(old.h) do if e[4] > loaded_seq then table.insert(newer, e) end end
+  table.sort(newer, function(a, b) return a[4] < b[4] end)
+  for _, e in ipairs(newer) do step(s, e, cap) end
 end
 local out = cjson.encode(s)
 redis.call('SET', KEYS[1], out, 'EX', ttl)
