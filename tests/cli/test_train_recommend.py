@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,34 @@ def test_sasrec_trains_resumably_and_warm_starts(home: Path, tmp_path: Path) -> 
     assert second != first
     record = (home / "models" / second / "metrics.json").read_text()
     assert first in record  # the warm start is recorded with the new version
+
+
+@pytest.mark.torch
+def test_sasrec_trains_with_two_processes_and_rank_0_alone_publishes(
+    home: Path, tmp_path: Path
+) -> None:
+    shop = tmp_path / "shop"
+    _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
+    tiny = ["--param", "hidden=16", "--param", "text_encoder=hashing-32", "--max-epochs", "2"]
+    # The eager loss: each rank would compile its own (tests/models/sasrec covers that).
+    tiny += ["--param", "compile_loss=false"]
+    out = _ok(["train", "--model", "sasrec", "--data", str(shop), *tiny, "--nproc", "2"])
+    assert "NDCG@10" in out
+    versions = [p for p in (home / "models").iterdir() if p.is_dir()]
+    assert len(versions) == 1  # a second rank publishing would have made a second version
+    record = json.loads((versions[0] / "metrics.json").read_text())
+    assert record["processes"] == 2 and record["validation"]["NDCG@10"] > 0
+
+
+def test_data_parallel_training_is_refused_where_it_cannot_run(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    err = _fails(["train", "--model", "ease", "--data", ".", "--nproc", "2"], capsys, monkeypatch)
+    assert "2 training processes for 'ease': only sasrec trains data-parallel" in err
+    # Under torchrun (which sets WORLD_SIZE and RANK for each process it starts).
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "1")
+    err = _fails(["train", "--model", "covisit", "--data", "."], capsys, monkeypatch)
+    assert "3 training processes for 'covisit'" in err
+    err = _fails(["train", "--model", "sasrec", "--data", ".", "--nproc", "2"], capsys, monkeypatch)
+    assert "torchrun already started 3 ranks" in err

@@ -5,6 +5,10 @@ target: it chooses the epoch for iterative models (early stopping) and yields th
 metrics stored beside the artifact (``metrics.json``). The published model is then refit on
 the whole log, so it knows the latest events too; events after training reach it through the
 query at request time, which is how shoprec stays fresh without retraining.
+
+In data-parallel training (``FitOptions.world_size > 1``) every rank runs the same two fits:
+rank 0 through :func:`train_and_publish`, the others through :func:`measure_and_refit`, the
+fitting half of it; rank 0 alone measures, saves and publishes.
 """
 
 from __future__ import annotations
@@ -32,6 +36,24 @@ from shoprec.types import Columns
 
 #: File beside an artifact holding its training record.
 METRICS_FILE = "metrics.json"
+
+
+@dataclass(frozen=True)
+class Refit:
+    """What :func:`measure_and_refit` produced.
+
+    Attributes:
+        model: The model fit on the whole log.
+        params: The hyperparameters it was fit with (the embedding cache folder filled in).
+        metrics: Validation metrics of the measuring fit; ``None`` when there was none, and on
+            data-parallel ranks other than 0.
+        epochs: The final fit's epoch cap (the best validation epoch of iterative models).
+    """
+
+    model: BaseRecommender
+    params: dict[str, Any]
+    metrics: dict[str, float] | None
+    epochs: int | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,40 @@ def _fit(
     return model
 
 
+def measure_and_refit(
+    data: Interactions,
+    key: str,
+    params: Mapping[str, Any],
+    opts: FitOptions,
+    *,
+    cache_dir: Path | None = None,
+    warm_start: Path | None = None,
+    validate: bool = True,
+    checkpoint_dir: Path | None = None,
+) -> Refit:
+    """The fits of :func:`train_and_publish` (same arguments), without saving anything.
+
+    Data-parallel ranks other than 0 call this while rank 0 calls :func:`train_and_publish`:
+    each fit is collective, and rank 0's early stopping sets the refit's epochs on every rank.
+    """
+    params = _with_cache_dir(key, params, cache_dir)
+    epochs = opts.max_epochs
+    metrics = None
+    split = leave_one_out(data)
+    if validate and len(split.test):
+        run = replace(opts, validation=split.test)
+        ckpt = checkpoint_dir / "validation" if checkpoint_dir else None
+        measured = _fit(key, params, split.test_train, run, warm_start, ckpt)
+        if opts.rank == 0:
+            metrics = evaluate(measured, split.test, ks=(10, 20))
+        epochs = getattr(measured, "best_epoch", None) or epochs
+    final = replace(opts, max_epochs=epochs, validation=None)
+    model = _fit(
+        key, params, data, final, warm_start, checkpoint_dir / "final" if checkpoint_dir else None
+    )
+    return Refit(model, params, metrics, epochs)
+
+
 def train_and_publish(
     data: Interactions,
     key: str,
@@ -113,6 +169,8 @@ def train_and_publish(
         params: Hyperparameters for the model's config.
         versions: Where versions live; the new one is published there.
         opts: Run context (its ``validation`` is ignored: the held-out last events are used).
+            Data-parallel (``world_size > 1``): call this on rank 0 only, and
+            :func:`measure_and_refit` on the other ranks.
         cache_dir: Cache folder for text embeddings (for models that use text).
         warm_start: A previous artifact whose weights initialise the new model, for models
             that support it (others are refit from the log, which is all their state).
@@ -125,34 +183,33 @@ def train_and_publish(
     Raises:
         ModelError: The model cannot be trained on this data (message says why).
     """
-    params = _with_cache_dir(key, params, cache_dir)
     start = time.perf_counter()
-    measured_metrics = dict(metrics or {})
-    epochs = opts.max_epochs
-    split = leave_one_out(data)
-    if validate and len(split.test):
-        run = replace(opts, validation=split.test)
-        ckpt = checkpoint_dir / "validation" if checkpoint_dir else None
-        measured = _fit(key, params, split.test_train, run, warm_start, ckpt)
-        measured_metrics = evaluate(measured, split.test, ks=(10, 20))
-        epochs = getattr(measured, "best_epoch", None) or epochs
-    final = replace(opts, max_epochs=epochs, validation=None)
-    model = _fit(
-        key, params, data, final, warm_start, checkpoint_dir / "final" if checkpoint_dir else None
+    refit = measure_and_refit(
+        data,
+        key,
+        params,
+        opts,
+        cache_dir=cache_dir,
+        warm_start=warm_start,
+        validate=validate,
+        checkpoint_dir=checkpoint_dir,
     )
+    measured_metrics = refit.metrics if refit.metrics is not None else dict(metrics or {})
+    model = refit.model
     seconds = time.perf_counter() - start
     version_dir = versions.new_version(key)
     model.save(version_dir)
     record = {
         "model": key,
-        "params": dict(params),
-        "epochs": epochs,
+        "params": refit.params,
+        "epochs": refit.epochs,
         "train_seconds": seconds,
         "validation": measured_metrics,
         "n_events": data.n_events,
         "n_users": data.events[Columns.USER].n_unique(),
         "n_items": data.n_items,
         "warm_start": str(warm_start) if warm_start else None,
+        "processes": opts.world_size,
         "trained_at": time.time(),
         **(provenance or {}),
     }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shoprec.errors import ConfigError
 from shoprec.types import EventType
 
 
@@ -47,6 +48,11 @@ class FitOptions:
         max_epochs: Cap on training epochs for iterative models (``None``: the config's own).
         validation: Hold-out data the model may use for early stopping.
         progress: Show progress bars.
+        rank: This process's place among ``world_size`` data-parallel training processes; rank
+            0 alone validates, early-stops and keeps the best weights.
+        world_size: Processes training one model together, each on its share of every batch
+            (``torch.distributed`` must already be initialised when more than 1; only SASRec
+            trains data-parallel).
     """
 
     seed: int = 0
@@ -54,3 +60,11 @@ class FitOptions:
     max_epochs: int | None = None
     validation: object | None = None
     progress: bool = False
+    rank: int = 0
+    world_size: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rank < self.world_size:
+            raise ConfigError(
+                f"FitOptions: rank {self.rank} is outside a world of {self.world_size} processes"
+            )

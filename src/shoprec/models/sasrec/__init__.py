@@ -5,6 +5,7 @@ Imports torch: reach it through the registry (``create_model("sasrec")``) so tha
 """
 
 from .config import SASRecConfig
+from .distributed import RankSpec, launch, process_group
 from .scorer import SASRec
 from .variants import (
     DistilledConfig,
@@ -25,6 +26,7 @@ __all__ = [
     "Int8Config",
     "OnnxConfig",
     "PrunedConfig",
+    "RankSpec",
     "SASRec",
     "SASRecConfig",
     "SASRecDistilled",
@@ -32,4 +34,6 @@ __all__ = [
     "SASRecInt8",
     "SASRecOnnx",
     "SASRecPruned",
+    "launch",
+    "process_group",
 ]

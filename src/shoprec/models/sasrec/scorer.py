@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 import torch
+import torch.distributed as dist
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
@@ -22,6 +23,7 @@ from shoprec.types import ItemId, Query
 
 from .config import SASRecConfig
 from .data import inference_windows, training_windows
+from .distributed import broadcast_vectors
 from .net import SASRecNet
 from .train import EVAL_BATCH, Trainer, ValidationCases, resolve_device
 
@@ -90,6 +92,17 @@ class SASRec(BaseRecommender):
                 encoder, texts, cache, cfg.text_batch_size, lambda done, n: update(done, n, "")
             )
 
+    def _text_vectors(
+        self, data: Interactions, opts: FitOptions, device: torch.device
+    ) -> npt.NDArray[np.float32]:
+        """The catalogue's text vectors; data-parallel, rank 0 encodes them for all ranks."""
+        texts = data.item_texts()
+        if opts.world_size == 1:
+            return self._encode(texts, opts.progress)
+        return broadcast_vectors(
+            self._encode(texts, opts.progress) if opts.rank == 0 else None, device
+        )
+
     def fit(
         self,
         data: Interactions,
@@ -100,23 +113,35 @@ class SASRec(BaseRecommender):
     ) -> None:
         """Train on ``data``; early-stops on ``opts.validation`` (an :class:`EvalSet`) when given.
 
+        With ``opts.world_size > 1`` this process is one rank of a data-parallel fit (see
+        :mod:`~shoprec.models.sasrec.distributed`): every rank calls ``fit`` with the same data
+        and options but its own ``opts.rank``; rank 0 alone encodes the texts, validates and
+        ends up with the best weights (the other ranks hold the last ones).
+
         Args:
             data: Training interactions; its catalogue texts feed the text representation.
-            opts: Seed, device (CUDA with mixed precision when present), epoch cap, validation.
+            opts: Seed, device (CUDA with mixed precision when present), epoch cap, validation,
+                this process's rank.
             checkpoint_dir: Resume from the checkpoint there (if any) and write one per epoch.
             warm_start: A fitted model (e.g. on a smaller catalogue) whose weights initialise
                 this one; items it knew keep their vectors, new items start from their text.
 
         Raises:
-            ModelError: When ``opts.validation`` is not an EvalSet or does not match ``data``.
+            ModelError: When ``opts.validation`` is not an EvalSet or does not match ``data``,
+                or ``opts.world_size > 1`` without an initialised process group.
         """
         cfg = self.config
+        if opts.world_size > 1 and not (dist.is_available() and dist.is_initialized()):
+            raise ModelError(
+                f"FitOptions(world_size={opts.world_size}) needs the ranks' torch.distributed "
+                "process group: start them with `shoprec train --nproc N` or torchrun"
+            )
         torch.manual_seed(opts.seed)
         device = resolve_device(opts.device)
         self.item_vocab = IdVocab(data.item_vocab.ids)
         n_items = len(self.item_vocab)
         if cfg.uses_text:
-            text = self._encode(data.item_texts(), opts.progress)
+            text = self._text_vectors(data, opts, device)
         else:
             text = np.zeros((n_items, 0), dtype=np.float32)
         net = SASRecNet(n_items, text.shape[1], cfg)
@@ -139,6 +164,8 @@ class SASRec(BaseRecommender):
             opts.seed,
             self._validation(opts.validation),
             cfg.lr_decay_epochs,
+            rank=opts.rank,
+            world_size=opts.world_size,
         )
         max_epochs = min(opts.max_epochs or cfg.max_epochs, cfg.lr_decay_epochs or cfg.max_epochs)
         with _progress(opts.progress, "training") as update:

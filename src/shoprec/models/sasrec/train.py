@@ -6,6 +6,11 @@ excluded) and returns NDCG@10 and HR@10; ``run()`` alternates them, keeps the be
 stops when validation stops improving. A checkpoint directory makes a run resumable: after every
 epoch it holds the network, the optimiser, the random states and the early-stopping state
 (safetensors + JSON, no pickle).
+
+The same loop trains data-parallel (``world_size > 1``, in an initialised ``torch.distributed``
+process group): every rank draws the same seeded global batches and computes its interleaved
+share of each, ``DistributedDataParallel`` sums the gradients, and rank 0 alone validates,
+keeps the best and averaged weights, writes checkpoints and decides when all ranks stop.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F  # noqa: N812 - the conventional alias
 from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from shoprec.errors import ArtifactError
 
@@ -79,6 +87,24 @@ def compiled_softmax_ce(device: str) -> LossFn:
         logger.warning("torch.compile unavailable (%s); training with the eager loss", exc)
         return softmax_ce
     return fn  # type: ignore[no-any-return]
+
+
+class TrainingForward(nn.Module):
+    """One training batch's item table ``(N, D)`` and hidden states ``(B, T, D)`` in one call.
+
+    ``DistributedDataParallel`` sums the gradients of the module call it wraps; the item table
+    is recomputed from the ID embeddings and the text projection every step, so it belongs in
+    that call as much as the Transformer does.
+    """
+
+    def __init__(self, net: SASRecNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(table, states)`` of ``batch`` (the tensors of :meth:`SeqBatch.to_torch`)."""
+        table = self.net.items()  # (N, D)
+        return table, self.net(table, batch["items"], batch["types"], batch["gaps"])  # (B, T, D)
 
 
 @dataclass
@@ -139,6 +165,10 @@ class Trainer:
             the last weights are kept.
         decay_epochs: Cosine-decay the learning rate from ``cfg.lr`` to 0 over this many
             epochs (a fine-tune of known length); ``None``: constant.
+        rank: This process's rank in data-parallel training (0 validates and checkpoints).
+        world_size: Data-parallel processes (> 1 needs an initialised process group); each
+            step computes ``1 / world_size`` of a global batch of ``cfg.batch_size`` rows, so
+            the optimisation is the one-process run's.
     """
 
     def __init__(
@@ -150,20 +180,42 @@ class Trainer:
         seed: int,
         validation: ValidationCases | None = None,
         decay_epochs: int | None = None,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.net = net
         self.cfg = cfg
         self.rows = rows
         self.device = device
-        self.validation = validation
+        self.validation = validation if rank == 0 else None
         self.decay_epochs = decay_epochs
+        self.rank = rank
+        self.world_size = world_size
+        # The batch order must be the same on every rank (each takes its share of the same
+        # global batch); dropout must not be: identical masks on every rank's rows would be
+        # one correlated draw instead of world_size independent ones.
         self.rng = np.random.default_rng(seed)
-        torch.manual_seed(seed)
+        torch.manual_seed(seed + rank)
         self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.params: list[torch.Tensor] = [p for p in net.parameters() if p.requires_grad]
-        # The moving average of the weights (ema_decay > 0), one tensor per trainable parameter.
-        self.ema = [p.detach().clone() for p in self.params] if cfg.ema_decay > 0 else None
+        # The moving average of the weights (ema_decay > 0), one tensor per trainable parameter;
+        # kept by rank 0 alone, which validates and keeps the weights (the ranks' weights are
+        # equal after every step, so one average is everyone's).
+        self.ema = (
+            [p.detach().clone() for p in self.params] if cfg.ema_decay > 0 and rank == 0 else None
+        )
+        self.forward: nn.Module = TrainingForward(net)
+        if world_size > 1:
+            # The buffers (frozen text vectors, known-item mask) are equal on every rank and
+            # never change: syncing them before each forward would only cost time (they and
+            # the parameters are still synced from rank 0 once, here).
+            self.forward = DistributedDataParallel(
+                self.forward,
+                device_ids=[device] if device.type == "cuda" else None,
+                forward_sync_buffers=False,
+            )
         self.optimizer = torch.optim.AdamW(
             self._param_groups(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay
         )
@@ -175,6 +227,8 @@ class Trainer:
         self.known_cols = known.nonzero()[:, 0]  # (K,)
         self.col_of = torch.cumsum(known.long(), 0) - 1  # (N,) item -> its column among known
         self.all_known = bool(known.all())
+        # Data-parallel, the compiled loss runs on the DDP module's outputs, outside it: its
+        # graph holds no collective, so it needs none of DDP's graph splitting.
         self.softmax_ce = compiled_softmax_ce(device.type) if cfg.compile_loss else softmax_ce
         # At evaluation they compete like at serving time, unless the model cannot score them.
         self.score_mask = (
@@ -227,8 +281,14 @@ class Trainer:
         return self._loss(table, h, batch["targets"][sel])
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the training rows; returns ``{"loss", "seconds"}``."""
-        self.net.train()
+        """One pass over the training rows; returns ``{"loss", "seconds"}``.
+
+        Data-parallel, this rank computes rows ``rank, rank + world_size, ...`` of every global
+        batch (interleaved: length-bucketed batches are sorted by length, so every rank gets
+        as long a share as the others and none waits for a slower one); the loss reported is
+        the mean over all ranks' target positions.
+        """
+        self.forward.train()
         start = time.perf_counter()
         total, count = 0.0, 0
         lengths = (self.rows.items != PAD).sum(axis=1) if self.cfg.length_batches else None
@@ -237,22 +297,31 @@ class Trainer:
         for i, rows in enumerate(batches):
             if self.decay_epochs is not None:
                 self._set_lr((self.state.epoch + i / len(batches)) / self.decay_epochs)
-            batch = self.rows.take(rows).to_torch(self.device)
+            share = rows[self.rank :: self.world_size]
+            # Every rank takes part in every step (the gradient all-reduce waits for all): a
+            # rank with no share of a short last batch runs its first row at weight 0.
+            batch = self.rows.take(share if len(share) else rows[:1]).to_torch(self.device)
             sel = batch["targets"] >= 0
+            n = int(sel.sum()) if len(share) else 0
             with autocast(self.device):
-                table = self.net.items()  # (N, D)
-                h = self.net(table, batch["items"], batch["types"], batch["gaps"])  # (B, T, D)
+                table, h = self.forward(batch)  # (N, D), (B, T, D)
                 loss = self.batch_loss(batch, sel, table, h[sel])
             self.optimizer.zero_grad(set_to_none=True)
             # Every target position weighs the same, however many a batch holds: with
             # length-bucketed batches a mean per batch would let short histories dominate.
-            (loss * (float(sel.sum()) / per_batch)).backward()  # type: ignore[no-untyped-call]
+            # DDP averages the ranks' gradients; the factor world_size turns that into their
+            # sum, the gradient of the whole global batch, as one process computes it.
+            (loss * (n * self.world_size / per_batch)).backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
             if self.ema is not None:
                 self._update_ema()
-            n = int(sel.sum())
             total += float(loss.detach()) * n
             count += n
+        if self.world_size > 1:
+            sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)
+            dist.all_reduce(sums)
+            total = float(sums[0])
+            count = int(sums[1])
         self.state.epoch += 1
         return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
 
@@ -334,6 +403,11 @@ class Trainer:
         Resumes from ``checkpoint_dir`` when it holds a checkpoint, and writes one there after
         every epoch. On return the network holds the best weights (the last ones without
         validation).
+
+        Data-parallel, every rank resumes from the checkpoint (so ``checkpoint_dir`` must be
+        readable by all of them) and only rank 0 validates, writes checkpoints, logs and calls
+        ``on_epoch``; the other ranks return the last weights and rank 0's early-stopping
+        state (its ``best_epoch``) without the history.
         """
         if checkpoint_dir is not None and (checkpoint_dir / CHECKPOINT_STATE).is_file():
             self.load_checkpoint(checkpoint_dir)
@@ -342,28 +416,45 @@ class Trainer:
         )
         while self.state.epoch < max_epochs and self.state.bad_epochs < self.cfg.patience:
             record = {"epoch": float(self.state.epoch + 1), **self.train_epoch()}
-            with self.averaged():
-                record |= self.evaluate()
-                record["elapsed"] = time.perf_counter() - start
-                self.state.history.append(record)
-                ndcg = record.get("ndcg@10")
-                if ndcg is None or ndcg > self.state.best_ndcg:
-                    self.state.best_ndcg = ndcg if ndcg is not None else -1.0
-                    self.state.best_epoch = self.state.epoch
-                    self.state.bad_epochs = 0
-                    self.best_weights = {
-                        k: v.detach().clone() for k, v in self.net.state_dict().items()
-                    }
-                else:
-                    self.state.bad_epochs += 1
-            if checkpoint_dir is not None:
-                self.save_checkpoint(checkpoint_dir)
-            logger.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in record.items()))
-            if on_epoch is not None:
-                on_epoch(record)
+            if self.rank == 0:
+                self._validate(record, start)
+                if checkpoint_dir is not None:
+                    self.save_checkpoint(checkpoint_dir)
+                logger.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in record.items()))
+                if on_epoch is not None:
+                    on_epoch(record)
+            if self.world_size > 1:
+                self._follow_rank0()
         if self.best_weights is not None:
             self.net.load_state_dict(self.best_weights)
         return self.state
+
+    def _validate(self, record: dict[str, float], start: float) -> None:
+        """Add the averaged weights' validation scores to ``record``; keep them if the best."""
+        with self.averaged():
+            record |= self.evaluate()
+            record["elapsed"] = time.perf_counter() - start
+            self.state.history.append(record)
+            ndcg = record.get("ndcg@10")
+            if ndcg is None or ndcg > self.state.best_ndcg:
+                self.state.best_ndcg = ndcg if ndcg is not None else -1.0
+                self.state.best_epoch = self.state.epoch
+                self.state.bad_epochs = 0
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.net.state_dict().items()
+                }
+            else:
+                self.state.bad_epochs += 1
+
+    def _follow_rank0(self) -> None:
+        # Rank 0 alone validates, so its early-stopping state decides for all: every rank
+        # leaves the loop after the same epoch (a rank stopping alone would leave the others
+        # waiting in an all-reduce) and knows the best epoch, which a refit trains for.
+        decision = torch.tensor(
+            [self.state.bad_epochs, self.state.best_epoch], dtype=torch.int64, device=self.device
+        )
+        dist.broadcast(decision, src=0)
+        self.state.bad_epochs, self.state.best_epoch = (int(v) for v in decision.tolist())
 
     # -- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, directory: Path) -> None:
@@ -423,6 +514,8 @@ class Trainer:
                 self.device if slot != "step" else "cpu"
             )
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
-        torch.set_rng_state(tensors["rng.torch"])
+        if self.rank == 0:
+            # Rank 0's dropout stream; the other ranks keep their own (seeded with their rank).
+            torch.set_rng_state(tensors["rng.torch"])
         self.rng.bit_generator.state = meta["rng_numpy"]
         self.state = TrainState(**meta["state"])
