@@ -236,3 +236,18 @@ def test_frames_from_a_loaded_dataset_are_checked_by_row(tmp_path: Path) -> None
     assert [(p.source, p.line, p.field) for p in caught.value.problems] == [
         ("movielens events", 2, "item_id")
     ]
+
+
+def test_a_reimport_stores_none_of_a_forgotten_shoppers_rows(
+    stores: tuple[EventStore, Catalog], tmp_path: Path
+) -> None:
+    """#18: re-importing a file used to bring a forgotten shopper back."""
+    store, catalog = stores
+    path = write(tmp_path / "events.csv", GOOD_EVENTS)
+    import_files(path, None, store, catalog)
+    store.tombstone("u1")
+    store.forget_user("u1")
+    report = import_files(path, None, store, catalog)
+    assert (report.n_events, report.n_forgotten) == (1, 2)
+    assert store.latest("u1", 10) == []
+    assert store.frame()["user_id"].to_list() == ["u2", "u2"]

@@ -252,3 +252,36 @@ def test_a_server_outage_refuses_calls_then_the_store_recovers_by_itself(
     finally:
         store.close()
         relay.stop()
+
+
+def test_two_replicas_sending_one_event_id_store_it_once(postgres_url: str) -> None:
+    """#18: the id check holds across processes: writers read ids only under the counter lock."""
+    stores = [PostgresEventStore(postgres_url) for _ in range(2)]
+    start = threading.Barrier(8)
+    news: list[int] = []
+
+    def send(k: int) -> None:
+        event = ev("u", "same", 1).model_copy(update={"event_id": "dup"})
+        start.wait()
+        news.append(stores[k % 2].append_new([event]).new)
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(news) == [0] * 7 + [1]
+    assert stores[0].count() == 1 and stores[1].last_seq() == 1
+    for opened in stores:
+        opened.close()
+
+
+def test_a_tombstone_on_one_replica_holds_for_the_other(postgres_url: str) -> None:
+    """#18: an append on another replica after the tombstone stores nothing of the shopper."""
+    with PostgresEventStore(postgres_url) as a, PostgresEventStore(postgres_url) as b:
+        a.append([ev("gone", "x", 1)])
+        b.tombstone("gone")
+        b.forget_user("gone")
+        assert a.append_new([ev("gone", "y", 2), ev("kept", "z", 3)]).new == 1
+        assert a.latest("gone", 5) == [] and b.users() == ["kept"]
+        assert a.last_seq() == 2  # the dropped event took no number

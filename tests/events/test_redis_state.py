@@ -169,3 +169,48 @@ def test_stale_shoppers_are_invalidated_when_redis_returns_with_its_data(
     time.sleep(1.6)
     assert state.get("u").cart == ("a", "b")  # the stale value was dropped and rebuilt
     admin.close()
+
+
+@pytest.mark.parametrize("read_between", [False, True], ids=["no-read", "read-between"])
+def test_an_apply_trailing_a_forget_does_not_bring_the_state_back(
+    make_state: StateFactory, read_between: bool
+) -> None:
+    """#18: a batch stored just before the forget, applied just after, revived the shopper."""
+    store = MemoryEventStore()
+    state = make_state(store, 10)
+    _ingest(store, [state], [_event("gone", "a", EventType.ADDTOCART, 1)])
+    assert state.get("gone").cart == ("a",)
+    late = store.append_new([_event("gone", "b", EventType.ADDTOCART, 2)])  # not applied yet
+    store.tombstone("gone")
+    store.forget_user("gone")
+    state.forget("gone")
+    if read_between:
+        assert state.get("gone").history == ()
+    state.apply(late.events, late.last_seq)  # the ingest's apply arrives after the forget
+    assert state.get("gone").history == ()
+    assert state.get("gone").cart == ()
+    # The guard is only for what the forget deleted: after an un-forget, events apply again.
+    store.untombstone("gone")
+    _ingest(store, [state], [_event("gone", "c", EventType.VIEW, 3)])
+    assert [e.item_id for e in state.get("gone").history] == ["c"]
+
+
+def test_redis_keeps_no_key_naming_a_forgotten_shopper(redis_url: str) -> None:
+    """#18: after a forget, and an apply trailing it, no Redis key or value holds the id."""
+    store = MemoryEventStore()
+    state = RedisStateStore(connect_redis(redis_url), store)
+    _ingest(store, [state], [_event("gone-4711", "a", EventType.VIEW, 1)])
+    late = store.append_new([_event("gone-4711", "b", EventType.VIEW, 2)])
+    store.tombstone("gone-4711")
+    store.forget_user("gone-4711")
+    state.forget("gone-4711")
+    state.apply(late.events, late.last_seq)
+    server, _, query = redis_url.partition("?")
+    client = redis.Redis.from_url(server)
+    prefix = query.partition("prefix=")[2]
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    assert keys  # the forget mark (a hash of the id) and the active set are there ...
+    for key in keys:
+        dump = client.dump(key) or b""
+        assert b"gone-4711" not in key + dump  # ... and neither names the shopper
+    client.close()

@@ -88,6 +88,41 @@ def test_forget_user_leaves_no_trace_in_the_files(tmp_path: Path) -> None:
         assert store.users() == ["kept"]
 
 
+def test_a_tombstone_and_event_ids_leave_no_trace_of_the_id_in_the_files(tmp_path: Path) -> None:
+    """#18: the tombstone must not keep the very id the shopper asked to have forgotten."""
+    path = tmp_path / "events.db"
+    secret = "secret-shopper-9090"
+    with SQLiteEventStore(path) as store:
+        events = [
+            ev(secret, f"item-{k}", k).model_copy(update={"event_id": f"{secret}-{k}"})
+            for k in range(50)
+        ]
+        store.append_new(events)
+        store.tombstone(secret)
+        assert store.forget_user(secret) == 50
+        assert store.append_new(events[:1]).new == 0  # still refused: the tombstone holds
+        assert store.forgotten([secret]) == {secret}
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("events.db")]
+        assert files and all(secret.encode() not in p.read_bytes() for p in files)
+
+
+def test_a_store_written_at_schema_1_gains_the_new_tables(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,"
+        " item_id TEXT NOT NULL, event_type TEXT NOT NULL, timestamp REAL NOT NULL,"
+        " value REAL, session_id TEXT, context TEXT);"
+        "INSERT INTO events (user_id, item_id, event_type, timestamp) VALUES ('u', 'i', 'view', 1);"
+        "PRAGMA user_version = 1;"
+    )
+    conn.close()
+    with SQLiteEventStore(path) as store:
+        store.tombstone("u")
+        assert store.append_new([ev("u", "j", 2)]).new == 0
+        assert store.count() == 1
+
+
 def three_batches() -> list[list[Event]]:
     return [[ev(f"t{k}", f"{k}-{j}", j) for j in range(3)] for k in range(3)]
 

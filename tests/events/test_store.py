@@ -249,3 +249,123 @@ def test_concurrent_appends_keep_every_batch_whole_and_numbered(store: EventStor
 def test_event_types_are_stored_by_value(store: EventStore) -> None:
     store.append([ev("u", str(k), k, kind.value) for k, kind in enumerate(EventType)])
     assert store.frame()["event_type"].to_list() == [k.value for k in EventType]
+
+
+# -- #18: idempotent events and tombstones ---------------------------------------------------
+
+
+def test_a_resent_event_id_is_acknowledged_and_stored_once(store: EventStore) -> None:
+    """#18: a client's retry after a timeout used to store the event twice."""
+    first = store.append_new([ev("u", "a", 1, event_id="e-1"), ev("u", "b", 2)])
+    assert first.last_seq == 2 and [e.item_id for e in first.events] == ["a", "b"]
+    retry = store.append_new([ev("u", "a", 1, event_id="e-1")])
+    assert retry.new == 0 and retry.events == ()
+    assert retry.last_seq == 2  # nothing new: the store's last number
+    assert store.append([ev("u", "a", 1, event_id="e-1")]) == 2  # append filters the same way
+    assert items_of(store.frame()) == ["a", "b"]
+
+
+def test_only_the_new_events_of_a_batch_are_stored_with_consecutive_numbers(
+    store: EventStore,
+) -> None:
+    """#18: a repeat within a batch is stored once; the stored events hold the numbers."""
+    store.append_new([ev("u", "old", 1, event_id="e-old")])
+    batch = [
+        ev("u", "x", 2, event_id="e-x"),
+        ev("u", "old", 1, event_id="e-old"),
+        ev("u", "x", 2, event_id="e-x"),
+        ev("v", "y", 3),
+        ev("v", "y", 3),  # no id: two events, both stored
+    ]
+    appended = store.append_new(batch)
+    assert appended.events == (batch[0], batch[3], batch[4])
+    assert appended.last_seq == 4
+    since = store.since(1)
+    assert since["seq"].to_list() == [2, 3, 4]
+    assert items_of(since) == ["x", "y", "y"]
+
+
+def test_concurrent_appends_of_one_event_id_store_it_once(store: EventStore) -> None:
+    """#18: two threads (or replicas) sending the same id both get an ack, one row is stored."""
+    n_threads = 8
+    start = threading.Barrier(n_threads)
+    news: list[int] = []
+    errors: list[BaseException] = []
+
+    def send(t: int) -> None:
+        start.wait()
+        try:
+            news.append(
+                store.append_new([ev("u", "same", 1, event_id="dup"), ev(f"t{t}", "x", t)]).new
+            )
+        except BaseException as error:  # pragma: no cover - reported by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(news) == [1] * (n_threads - 1) + [2]  # every thread acknowledged, one stored it
+    assert items_of(store.frame()).count("same") == 1
+    assert store.count() == n_threads + 1
+
+
+def test_forget_user_deletes_the_event_ids_too(store: EventStore) -> None:
+    """#18: a forgotten shopper's event ids go with their events."""
+    store.append_new([ev("gone", "a", 1, event_id="g-1"), ev("kept", "b", 2, event_id="k-1")])
+    store.forget_user("gone")
+    # Once their id rows are gone, the same ids are new again; the kept shopper's are not.
+    again = store.append_new(
+        [ev("gone", "a", 1, event_id="g-1"), ev("kept", "b", 2, event_id="k-1")]
+    )
+    assert [e.user_id for e in again.events] == ["gone"]
+
+
+def test_a_tombstoned_shopper_is_not_stored_again_until_untombstoned(store: EventStore) -> None:
+    """#18: a tombstone keeps ingest and re-imports from bringing a forgotten shopper back."""
+    store.append([ev("gone", "a", 1), ev("kept", "b", 2)])
+    assert store.forgotten(["gone", "kept"]) == set()
+    store.tombstone("gone")
+    store.tombstone("gone")  # idempotent
+    assert store.forget_user("gone") == 1
+    assert store.forgotten(["gone", "kept", "nobody"]) == {"gone"}
+    appended = store.append_new([ev("gone", "c", 3), ev("kept", "d", 4), ev("gone", "e", 5)])
+    assert [e.item_id for e in appended.events] == ["d"] and appended.last_seq == 3
+    frame = pl.DataFrame({"user_id": ["gone", "kept"], "item_id": ["f", "g"], "event_type": "view"})
+    store.append(frame)
+    store.append_many([frame, [ev("gone", "h", 6)]])
+    assert store.latest("gone", 10) == [] and store.users() == ["kept"]
+    assert store.untombstone("gone") is True
+    assert store.untombstone("gone") is False
+    store.append([ev("gone", "back", 7)])
+    assert [e.item_id for e in store.latest("gone", 10)] == ["back"]
+
+
+def test_an_append_racing_a_forget_never_brings_the_shopper_back(store: EventStore) -> None:
+    """#18: events stored while a forget runs are either deleted by it or dropped after it."""
+    writing = threading.Event()
+    writing.set()
+    acked: list[int] = []
+
+    def write() -> None:
+        k = 0
+        while writing.is_set():
+            acked.append(store.append_new([ev("gone", f"i{k}", k), ev("kept", f"i{k}", k)]).new)
+            k += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while len(acked) < 5:
+        time.sleep(0.001)
+    store.tombstone("gone")
+    store.forget_user("gone")
+    dropped_from = len(acked)
+    while len(acked) < dropped_from + 5:
+        time.sleep(0.001)
+    writing.clear()
+    writer.join()
+    assert store.latest("gone", 1_000) == []
+    assert acked[:5] == [2] * 5 and acked[-1] == 1  # both stored before; only "kept" after
+    assert store.users() == ["kept"]

@@ -14,7 +14,7 @@ from shoprec.errors import (
     StoreError,
     ValidationError,
 )
-from shoprec.serving import BusyError, NotFoundError, NotReadyError, TooLargeError, http_status
+from shoprec.serving import BusyError, NotFoundError, NotReadyError, http_status
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,6 @@ from shoprec.serving import BusyError, NotFoundError, NotReadyError, TooLargeErr
         (ValidationError([Problem("body", None, "n", "bad")]), 422),
         (NotFoundError("x"), 404),
         (BusyError("x"), 409),
-        (TooLargeError("x"), 413),
         (NotReadyError("x"), 503),
         (StoreError("x"), 503),
         (BackendUnavailableError("x"), 503),  # a StoreError: inherits its status

@@ -14,6 +14,7 @@ from . import (
     serve,
     token,
     train,
+    users,
 )
 from .app import app, main
 
@@ -33,4 +34,5 @@ __all__ = [
     "serve",
     "token",
     "train",
+    "users",
 ]

@@ -5,13 +5,20 @@ stored: the pydantic :class:`Event` / :class:`Item` models for single records, v
 whole batches (all or nothing), the :class:`EventStore` protocol with its SQLite (WAL, durable),
 PostgreSQL (shared by replicas) and in-memory backends, the :class:`Catalog` stores (both
 picked by URL: :func:`open_event_store`, :func:`open_catalog`), and the live shopper state
-rebuilt from the store (:class:`MemoryStateStore`). It builds on ``shoprec.types``,
-``shoprec.errors`` and ``shoprec.data`` (the canonical frame schemas) and must not import
-``features``, ``models`` or anything above them.
+rebuilt from the store (:class:`MemoryStateStore`); :func:`forget_shopper` forgets a shopper
+in all of them. It builds on ``shoprec.types``, ``shoprec.errors`` and ``shoprec.data`` (the
+canonical frame schemas) and must not import ``features``, ``models`` or anything above them.
 """
 
 from .backends import POSTGRES_SCHEMES, open_catalog, open_event_store
 from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
+from .erasure import (
+    REJECTS_FOLDER,
+    Erasure,
+    forget_in_rejects,
+    forget_shopper,
+    unforget_shopper,
+)
 from .history import HISTORY_LENGTH, stored_query
 from .importer import ImportReport, import_files, import_frames
 from .live_state import MemoryStateStore, ShopperState, StateStore, replay
@@ -26,16 +33,18 @@ from .schema import (
     Event,
     EventRow,
     Id,
+    IdKey,
     Item,
     ItemRow,
     JsonObject,
     Name,
+    NameKey,
     Price,
     Title,
     problems_from_pydantic,
 )
 from .sqlite_store import SQLiteEventStore
-from .store import SEQ, SEQ_EVENT_SCHEMA, EventStore
+from .store import SEQ, SEQ_EVENT_SCHEMA, Appended, EventStore, tombstone_key
 from .validation import (
     MAX_PROBLEMS_SHOWN,
     PROBLEM_SCHEMA,
@@ -50,21 +59,26 @@ __all__ = [
     "Amount",
     "Description",
     "Id",
+    "IdKey",
     "JsonObject",
     "Name",
+    "NameKey",
     "Price",
     "Title",
     "HISTORY_LENGTH",
     "MAX_PROBLEMS_SHOWN",
     "POSTGRES_SCHEMES",
     "PROBLEM_SCHEMA",
+    "REJECTS_FOLDER",
     "SEQ",
     "SEQ_EVENT_SCHEMA",
+    "Appended",
     "BatchCheck",
     "Catalog",
     "Event",
     "EventRow",
     "EventStore",
+    "Erasure",
     "ImportReport",
     "Item",
     "ItemRow",
@@ -83,6 +97,8 @@ __all__ = [
     "check_items",
     "connect_redis",
     "event_rows",
+    "forget_in_rejects",
+    "forget_shopper",
     "import_files",
     "import_frames",
     "item_rows",
@@ -91,4 +107,6 @@ __all__ = [
     "problems_from_pydantic",
     "replay",
     "stored_query",
+    "tombstone_key",
+    "unforget_shopper",
 ]

@@ -25,8 +25,10 @@ import polars as pl
 
 from shoprec.errors import StoreError
 
-#: Layout version of the tables shoprec writes (``PRAGMA user_version``).
-SCHEMA_VERSION = 1
+#: Layout version of the tables shoprec writes (``PRAGMA user_version``). 2 added the event id
+#: and tombstone tables (#18): a shoprec reading only 1 would store a forgotten shopper's events
+#: again, so it must refuse a file at 2. Opening a file at 1 adds the tables.
+SCHEMA_VERSION = 2
 # Rows fetched per step when building a frame: bounds the Python objects alive at once.
 _FETCH_ROWS = 65_536
 # How long a writer waits for another process's write lock before failing (seconds).

@@ -5,6 +5,10 @@ the import: the :class:`~shoprec.errors.ValidationError` names each bad value by
 and field, and the stores are left as they were. With ``skip_invalid`` the good rows are
 imported and the bad ones written, with their line, field and message, to a rejects CSV.
 
+Rows of forgotten (tombstoned) shoppers are never stored: a re-import does not bring them back.
+Rejects files may hold a shopper's id; the ones under the home's ``rejects`` folder are cleaned
+when the shopper is forgotten (:mod:`shoprec.events.erasure`), any other is the operator's.
+
 Each file is written in one transaction: the catalogue in one ``upsert``, the events through
 ``append_many`` (chunked, one transaction). The
 two files are two transactions (the stores hold separate connections), catalogue first, so a
@@ -49,12 +53,14 @@ class ImportReport:
         n_items: Catalogue rows upserted.
         n_rejected: Rows skipped as invalid (``skip_invalid`` only).
         rejects_path: The rejects CSV, if one was written.
+        n_forgotten: Valid rows not stored: their shoppers were forgotten (tombstoned).
     """
 
     n_events: int
     n_items: int
     n_rejected: int = 0
     rejects_path: Path | None = None
+    n_forgotten: int = 0
 
 
 @dataclass(frozen=True)
@@ -180,12 +186,19 @@ def _import(
         _write_rejects(parts, rejects_path)
         written_rejects = rejects_path
     n_items = catalog.upsert(items.good()) if items is not None else 0
-    n_events = 0
+    n_events = n_forgotten = 0
     if events is not None:
         good = events.good()
+        # Counted here for the report; the store drops them anyway, inside its transaction,
+        # should a shopper be forgotten while the file is being written (#18).
+        forgotten = store.forgotten(good[Columns.USER].unique().to_list())
+        if forgotten:
+            before = good.height
+            good = good.filter(~pl.col(Columns.USER).is_in(forgotten))
+            n_forgotten = before - good.height
         n_events = good.height
         store.append_many(_chunks(good, progress))
-    return ImportReport(n_events, n_items, n_rejected, written_rejects)
+    return ImportReport(n_events, n_items, n_rejected, written_rejects, n_forgotten)
 
 
 def _chunks(frame: pl.DataFrame, progress: Progress | None) -> Iterator[pl.DataFrame]:

@@ -180,12 +180,15 @@ class MemoryStateStore:
             self._users.move_to_end(user_id)
             return state
         state = _Mutable(deque(maxlen=self._length))
+        # Read before the tail: batches become visible in sequence order, so the tail holds
+        # every event of the shopper up to here. An apply trailing a forget (#18) then finds
+        # its events already "loaded" and skips them, instead of bringing them back.
+        loaded = self._store.last_seq()
         tail = self._store.tail(user_id, self._length)
         columns = (Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP, Columns.SESSION)
         for event in tail.select(columns).iter_rows():
             state.add(*event)
-        # The store shows batches in sequence order: it held every event up to its last one.
-        state.loaded = state.seq = int(tail[SEQ][-1]) if tail.height else 0
+        state.loaded = state.seq = max(loaded, int(tail[SEQ][-1]) if tail.height else 0)
         self._users[user_id] = state
         while len(self._users) > self._capacity:
             self._users.popitem(last=False)

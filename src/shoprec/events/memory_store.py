@@ -14,7 +14,16 @@ from shoprec.errors import StoreError
 from shoprec.types import UserId
 
 from .schema import Event, EventRow
-from .store import SEQ, SEQ_EVENT_SCHEMA, ClosingStore
+from .store import (
+    SEQ,
+    SEQ_EVENT_SCHEMA,
+    Appended,
+    ClosingStore,
+    admit,
+    client_ids,
+    forgotten_among,
+    tombstone_key,
+)
 from .validation import event_rows
 
 # A stored event: its sequence number, then the EventRow values.
@@ -34,6 +43,8 @@ class MemoryEventStore(ClosingStore):
         self._log: list[_Stored] = []  # seq order
         self._by_user: dict[UserId, list[_Stored]] = {}  # first-event order, then seq order
         self._last_seq = 0
+        self._ids: dict[str, int] = {}  # client event id -> seq
+        self._tombstones: set[str] = set()  # tombstone_key of each forgotten shopper
         self._closed = False
 
     def _check_open(self) -> None:
@@ -42,7 +53,12 @@ class MemoryEventStore(ClosingStore):
 
     def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
         """Validate and store a batch atomically (see ``EventStore.append``)."""
-        return self._store(event_rows(events, now=time.time()))
+        return self._store(event_rows(events, now=time.time()), client_ids(events))[0]
+
+    def append_new(self, events: Sequence[Event]) -> Appended:
+        """Store the batch's new events (see ``EventStore.append_new``)."""
+        last_seq, kept = self._store(event_rows(events, now=time.time()), client_ids(events))
+        return Appended(last_seq, tuple(events[i] for i in kept))
 
     def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
         """Validate every batch, then store them all atomically (see ``SQLiteEventStore``).
@@ -52,18 +68,28 @@ class MemoryEventStore(ClosingStore):
                 was stored.
         """
         now = time.time()
-        return self._store([row for events in batches for row in event_rows(events, now=now)])
+        rows: list[EventRow] = []
+        ids: list[str | None] = []
+        for events in batches:
+            rows += event_rows(events, now=now)
+            ids += client_ids(events)
+        return self._store(rows, ids)[0]
 
-    def _store(self, rows: list[EventRow]) -> int:
-        """Number and keep validated rows under the lock; return the last sequence number."""
+    def _store(self, rows: list[EventRow], ids: list[str | None]) -> tuple[int, list[int]]:
+        """Number and keep the admitted rows under the lock; the last seq and their positions."""
         with self._lock:
             self._check_open()
-            for row in rows:
+            forgotten = forgotten_among((row[0] for row in rows), self._tombstones.intersection)
+            kept = admit(rows, ids, forgotten, set(filter(None, ids)) & self._ids.keys())
+            for position in kept:
                 self._last_seq += 1
+                row = rows[position]
                 stored = (self._last_seq, *row)
                 self._log.append(stored)
                 self._by_user.setdefault(row[0], []).append(stored)
-            return self._last_seq
+                if (event_id := ids[position]) is not None:
+                    self._ids[event_id] = self._last_seq
+            return self._last_seq, kept
 
     def _newest(self, user_id: UserId, n: int) -> list[_Stored]:
         """The user's ``n`` newest stored events, oldest first."""
@@ -143,7 +169,30 @@ class MemoryEventStore(ClosingStore):
             forgotten = self._by_user.pop(user_id, [])
             if forgotten:
                 self._log = [s for s in self._log if s[1] != user_id]
+                gone = {s[0] for s in forgotten}
+                self._ids = {i: seq for i, seq in self._ids.items() if seq not in gone}
             return len(forgotten)
+
+    def tombstone(self, user_id: UserId) -> None:
+        """Drop the shopper's events from every later append (see ``EventStore.tombstone``)."""
+        with self._lock:
+            self._check_open()
+            self._tombstones.add(tombstone_key(user_id))
+
+    def untombstone(self, user_id: UserId) -> bool:
+        """Accept the shopper's events again; whether they were tombstoned."""
+        key = tombstone_key(user_id)
+        with self._lock:
+            self._check_open()
+            found = key in self._tombstones
+            self._tombstones.discard(key)
+            return found
+
+    def forgotten(self, user_ids: Iterable[UserId]) -> set[UserId]:
+        """The tombstoned shoppers among ``user_ids``."""
+        with self._lock:
+            self._check_open()
+            return forgotten_among(user_ids, self._tombstones.intersection)
 
     def close(self) -> None:
         """Drop the stored events; later calls raise :class:`StoreError`. Idempotent."""
@@ -151,6 +200,8 @@ class MemoryEventStore(ClosingStore):
             self._closed = True
             self._log.clear()
             self._by_user.clear()
+            self._ids.clear()
+            self._tombstones.clear()
 
 
 def _row(stored: _Stored) -> EventRow:

@@ -14,6 +14,12 @@ transaction as the rows, not from a PostgreSQL sequence, for three reasons:
 
 In one process, writers are serialised anyway by the group commit: one thread commits at a
 time, everything queued meanwhile shares its transaction (one flush for many batches).
+
+The same row lock makes the event-id and tombstone checks race-free across replicas (#18): a
+writer reads ``event_ids`` and ``forgotten_users`` only after it holds the lock (READ COMMITTED
+gives each statement a fresh snapshot), and :meth:`PostgresEventStore.tombstone` takes the
+lock too, so every append either committed before the tombstone (and ``forget_user`` after it
+deletes its rows) or sees it.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ from shoprec.types import UserId
 
 from .postgres import Connection, PostgresDatabase
 from .schema import Event, EventRow
-from .store import SEQ_EVENT_SCHEMA, ClosingStore
+from .store import (
+    SEQ_EVENT_SCHEMA,
+    Appended,
+    ClosingStore,
+    admit,
+    client_ids,
+    forgotten_among,
+    tombstone_key,
+)
 from .validation import event_rows
 
 _DDL = """
@@ -52,14 +66,22 @@ CREATE TABLE IF NOT EXISTS events_seq (
     one_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one_row),
     last BIGINT NOT NULL
 );
-INSERT INTO events_seq (last) VALUES (0) ON CONFLICT DO NOTHING
+INSERT INTO events_seq (last) VALUES (0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS event_ids (
+    event_id TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_ids_seq ON event_ids (seq);
+CREATE TABLE IF NOT EXISTS forgotten_users (user_key TEXT PRIMARY KEY)
 """
 _COLUMNS = ", ".join(EVENT_SCHEMA)
 _COPY = f"COPY events (seq, {_COLUMNS}) FROM STDIN (FORMAT binary)"
 # Binary COPY needs the column types up front; in the order of _COPY.
 _COPY_TYPES = ["int8", "text", "text", "text", "float8", "float8", "text", "text"]
+_COPY_IDS = "COPY event_ids (event_id, seq) FROM STDIN (FORMAT binary)"
 _LAST_SEQ = "SELECT last FROM events_seq"
 _RESERVE = "UPDATE events_seq SET last = last + %s RETURNING last"
+_FORGOTTEN = "SELECT user_key FROM forgotten_users WHERE user_key = ANY(%s)"
 # At most this many batches share one transaction. If the server refuses the group, each batch
 # is retried in a SAVEPOINT of its own, and past 64 subtransactions PostgreSQL's snapshots
 # overflow and every reader slows down.
@@ -71,24 +93,57 @@ class _Pending:
     """A validated batch waiting for a commit, and what became of it."""
 
     rows: list[EventRow]
+    ids: list[str | None]
     done: bool = False
     last_seq: int = 0
+    kept: list[int] | None = None  # positions of the rows stored
     error: BaseException | None = None
 
 
-def _write_batch(conn: Connection, rows: list[EventRow]) -> int:
-    """Number and COPY one batch in the open transaction; return its last sequence number.
+def _forgotten_keys(conn: Connection, keys: list[str]) -> list[str]:
+    return [row[0] for row in conn.execute(_FORGOTTEN, (keys,))]
 
-    Reserving the numbers locks the counter row until COMMIT (see the module docstring).
+
+def _write_group(conn: Connection, group: list[_Pending]) -> int:
+    """Number and COPY the admitted rows of a group's batches; return the last sequence number.
+
+    Reserving numbers for every row locks the counter row until COMMIT (see the module
+    docstring); only then are tombstones and event ids read, and the counter is moved back
+    if some rows were not admitted, so numbers stay dense. Sets each batch's ``kept`` and
+    ``last_seq``; the batches stay in queue order, each with consecutive numbers.
     """
-    found = conn.execute(_RESERVE, (len(rows),)).fetchone()
+    total = sum(len(p.rows) for p in group)
+    found = conn.execute(_RESERVE, (total,)).fetchone()
     assert found is not None  # the DDL inserts the row and nothing deletes it
-    last = int(found[0])
+    seq = int(found[0]) - total
+    users = (row[0] for p in group for row in p.rows)
+    forgotten = forgotten_among(users, lambda keys: _forgotten_keys(conn, keys))
+    given = [i for p in group for i in p.ids if i is not None]
+    known: set[str] = set()
+    if given:
+        found_ids = conn.execute(
+            "SELECT event_id FROM event_ids WHERE event_id = ANY(%s)", (given,)
+        )
+        known = {row[0] for row in found_ids}
+    numbered: list[tuple[str, int]] = []
     with conn.cursor().copy(_COPY) as copy:
         copy.set_types(_COPY_TYPES)
-        for seq, row in enumerate(rows, start=last - len(rows) + 1):
-            copy.write_row((seq, *row))
-    return last
+        for pending in group:
+            pending.kept = admit(pending.rows, pending.ids, forgotten, known)
+            for position in pending.kept:
+                seq += 1
+                copy.write_row((seq, *pending.rows[position]))
+                if (event_id := pending.ids[position]) is not None:
+                    numbered.append((event_id, seq))
+            pending.last_seq = seq
+    if numbered:
+        with conn.cursor().copy(_COPY_IDS) as copy:
+            copy.set_types(["text", "int8"])
+            for row in numbered:
+                copy.write_row(row)
+    if seq != int(found[0]):
+        conn.execute("UPDATE events_seq SET last = %s", (seq,))
+    return seq
 
 
 def _write_together(conn: Connection, group: list[_Pending]) -> bool:
@@ -100,12 +155,9 @@ def _write_together(conn: Connection, group: list[_Pending]) -> bool:
     """
     try:
         with conn.transaction():
-            last = _write_batch(conn, [row for pending in group for row in pending.rows])
+            _write_group(conn, group)
     except psycopg.Error:
         return False
-    for pending in reversed(group):
-        pending.last_seq = last
-        last -= len(pending.rows)
     return True
 
 
@@ -118,7 +170,7 @@ def _write_isolated(conn: Connection, group: list[_Pending]) -> None:
     for pending in group:
         try:
             with conn.transaction():
-                pending.last_seq = _write_batch(conn, pending.rows)
+                _write_group(conn, [pending])
         except psycopg.Error as error:
             pending.error = error
 
@@ -163,7 +215,16 @@ class PostgresEventStore(ClosingStore):
 
     def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
         """Validate and durably store a batch atomically (see ``EventStore.append``)."""
-        pending = _Pending(event_rows(events, now=time.time()))
+        return self._commit(events).last_seq
+
+    def append_new(self, events: Sequence[Event]) -> Appended:
+        """Durably store the batch's new events (see ``EventStore.append_new``)."""
+        pending = self._commit(events)
+        return Appended(pending.last_seq, tuple(events[i] for i in pending.kept or ()))
+
+    def _commit(self, events: pl.DataFrame | Sequence[Event]) -> _Pending:
+        """Queue a validated batch, see it committed (group commit) and return its outcome."""
+        pending = _Pending(event_rows(events, now=time.time()), client_ids(events))
         with self._queue_lock:
             self._queue.append(pending)
         with self._commit_lock:
@@ -173,7 +234,7 @@ class PostgresEventStore(ClosingStore):
                 self._commit_queued()
         if pending.error is not None:
             raise self._db.failure("append failed", pending.error) from pending.error
-        return pending.last_seq
+        return pending
 
     def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
         """Validate and durably store several batches in ONE transaction: all of them or none.
@@ -195,9 +256,11 @@ class PostgresEventStore(ClosingStore):
         """
         now = time.time()
         with self._commit_lock, self._db.transaction("append failed") as conn:
-            last = _write_batch(conn, [])  # an empty import returns the store's last number
+            last = _write_group(conn, [])  # an empty import returns the store's last number
             for events in batches:
-                last = _write_batch(conn, event_rows(events, now=now))
+                last = _write_group(
+                    conn, [_Pending(event_rows(events, now=now), client_ids(events))]
+                )
         return last
 
     def _commit_queued(self) -> None:
@@ -207,7 +270,7 @@ class PostgresEventStore(ClosingStore):
         try:
             with self._db.transaction("append failed") as conn:
                 if len(group) == 1:  # no SAVEPOINT needed: the transaction is as small
-                    group[0].last_seq = _write_batch(conn, group[0].rows)
+                    _write_group(conn, group)
                 elif not _write_together(conn, group):
                     _write_isolated(conn, group)
         except BaseException as error:
@@ -294,11 +357,42 @@ class PostgresEventStore(ClosingStore):
     def forget_user(self, user_id: UserId) -> int:
         """Delete every event of ``user_id`` and return how many were deleted.
 
-        The rows are gone for every reader at once; their bytes stay in the table's pages
-        until autovacuum reuses the space.
+        The rows (events and their ids) are gone for every reader at once; their bytes stay
+        in the table's pages until autovacuum reuses the space.
         """
         with self._db.transaction("forget_user failed") as conn:
+            conn.execute(
+                "DELETE FROM event_ids WHERE seq IN (SELECT seq FROM events WHERE user_id = %s)",
+                (user_id,),
+            )
             return conn.execute("DELETE FROM events WHERE user_id = %s", (user_id,)).rowcount
+
+    def tombstone(self, user_id: UserId) -> None:
+        """Drop the shopper's events from every later append (see ``EventStore.tombstone``).
+
+        Takes the counter row's lock, as writers do before they read tombstones (see the
+        module docstring): an append either committed before this or sees the tombstone.
+        """
+        with self._db.transaction("tombstone failed") as conn:
+            conn.execute("SELECT last FROM events_seq FOR UPDATE")
+            conn.execute(
+                "INSERT INTO forgotten_users (user_key) VALUES (%s) ON CONFLICT DO NOTHING",
+                (tombstone_key(user_id),),
+            )
+
+    def untombstone(self, user_id: UserId) -> bool:
+        """Accept the shopper's events again; whether they were tombstoned."""
+        with self._db.transaction("untombstone failed") as conn:
+            cursor = conn.execute(
+                "DELETE FROM forgotten_users WHERE user_key = %s", (tombstone_key(user_id),)
+            )
+            return cursor.rowcount > 0
+
+    def forgotten(self, user_ids: Iterable[UserId]) -> set[UserId]:
+        """The tombstoned shoppers among ``user_ids``."""
+        return forgotten_among(
+            user_ids, lambda keys: [row[0] for row in self._db.query(_FORGOTTEN, (keys,))]
+        )
 
     def close(self) -> None:
         """Close the connection pool; later calls raise :class:`StoreError`. Idempotent."""

@@ -14,6 +14,14 @@ one round trip:
   read finds none or a partial one, merging the partial state's events newer than the store's
   read (in sequence order), so an event applied while the store was being read is kept.
 
+Forgetting a shopper (#18) deletes the key and leaves a *forget mark*
+(``{prefix}forgotten:{tombstone key}``, never the raw id) holding the store's last sequence
+number after their events were deleted. ``apply`` skips the shopper's events up to that
+number: those are the batches that were stored before the store's tombstone and whose apply
+trails the forget (later ones the store dropped), so no replica's late apply brings the
+shopper's state back. A rebuild reads the store's last number before the tail and counts it as
+loaded, which skips the same events.
+
 Redis is a cache of the event store, as the in-memory state is: a key may expire (``ttl_s``:
 anonymous sessions end), Redis may restart empty, and the next read rebuilds the shopper
 from the store. When Redis cannot be reached, reads answer from the last state this process
@@ -40,7 +48,7 @@ from .history import HISTORY_LENGTH
 from .live_state import ShopperState, replay
 from .redis_connection import RedisConnection
 from .schema import Event
-from .store import SEQ, EventStore
+from .store import SEQ, EventStore, tombstone_key
 
 log = logging.getLogger("shoprec.events")
 
@@ -88,20 +96,29 @@ local function fresh(complete)
 end
 """
 
-# KEYS: one state key per shopper, then the active-shoppers sorted set.
-# ARGV: JSON list of event lists (aligned with KEYS), history cap, TTL, now, then user ids.
+# KEYS: per shopper their state key and forget-mark key, then the active-shoppers sorted set.
+# ARGV: JSON list of event lists (one per shopper), history cap, TTL, now, then user ids.
 _APPLY = (
     _STEP
     + """
 local batches = cjson.decode(ARGV[1])
 local cap, ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local active = KEYS[#KEYS]
-for i = 1, #KEYS - 1 do
-  local raw = redis.call('GET', KEYS[i])
+for i = 1, #batches do
+  local forgotten = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+  local raw = redis.call('GET', KEYS[2 * i - 1])
   local s = raw and cjson.decode(raw) or fresh(0)
-  for _, e in ipairs(batches[i]) do step(s, e, cap) end
-  redis.call('SET', KEYS[i], cjson.encode(s), 'EX', ttl)
-  redis.call('ZADD', active, now, ARGV[4 + i])
+  local applied = false
+  for _, e in ipairs(batches[i]) do
+    if e[4] > forgotten then
+      step(s, e, cap)
+      applied = true
+    end
+  end
+  if raw or applied then
+    redis.call('SET', KEYS[2 * i - 1], cjson.encode(s), 'EX', ttl)
+    redis.call('ZADD', active, now, ARGV[4 + i])
+  end
 end
 redis.call('ZREMRANGEBYSCORE', active, '-inf', now - ttl)
 return 0
@@ -206,14 +223,20 @@ class RedisStateStore:
                 self._fallback.popitem(last=False)
         return state
 
+    def _forget_mark(self, user_id: UserId) -> str:
+        return self._redis.key("forgotten", tombstone_key(user_id))
+
     def _rebuild(self, user_id: UserId) -> Any:
+        # Read before the tail, which then holds every event of the shopper up to here (see
+        # the module docstring): the rebuilt state counts them all as loaded.
+        loaded = self._store.last_seq()
         frame = self._store.tail(user_id, self._length)
         columns = (Columns.ITEM, Columns.EVENT_TYPE, Columns.TIMESTAMP, SEQ, Columns.SESSION)
         events = [
             [item, kind, ts, seq, session or ""]
             for item, kind, ts, seq, session in frame.select(columns).iter_rows()
         ]
-        last = events[-1][3] if events else 0
+        last = max(loaded, events[-1][3] if events else 0)
         return self._load(
             keys=[self._key(user_id), self._active],
             args=[json.dumps(events), last, self._length, self._ttl, time.time(), user_id],
@@ -247,10 +270,8 @@ class RedisStateStore:
         args: list[str | float] = [json.dumps(list(batches.values())), self._length, self._ttl]
         try:
             self._invalidate_stale()
-            self._apply(
-                keys=[*map(self._key, users), self._active],
-                args=[*args, time.time(), *users],
-            )
+            keys = [key for user in users for key in (self._key(user), self._forget_mark(user))]
+            self._apply(keys=[*keys, self._active], args=[*args, time.time(), *users])
         except redis.RedisError as error:
             log.warning("live state not updated for %d shoppers: %s", len(users), error)
             with self._lock:
@@ -272,17 +293,23 @@ class RedisStateStore:
             raise
 
     def forget(self, user_id: UserId) -> None:
-        """Drop the shopper's state here and in Redis (forget the stored events separately).
+        """Drop the shopper's state here and in Redis, and mark them forgotten there.
+
+        Tombstone the shopper and forget their stored events first: the mark holds the
+        store's last sequence number read now, and every apply skips the shopper's events up
+        to it (see the module docstring). It lives as long as a state would.
 
         Raises:
             BackendUnavailableError: Redis cannot be reached (nothing was dropped there).
         """
         with self._lock:
             self._fallback.pop(user_id, None)
+        forgotten_through = self._store.last_seq()
         try:
             pipe = self._redis.client.pipeline()
             pipe.delete(self._key(user_id))
             pipe.zrem(self._active, user_id)
+            pipe.set(self._forget_mark(user_id), forgotten_through, ex=self._ttl)
             pipe.execute()
         except redis.RedisError as error:
             raise self._redis.unavailable(error) from error

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeAlias
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from shoprec.errors import Problem, ValidationError
@@ -62,22 +70,45 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
 
 
 _UTF8 = AfterValidator(_utf8)
-#: An id: 1 to :data:`MAX_ID_LENGTH` characters of valid UTF-8.
-Id: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8]
+
+
+def _text_schema(max_length: int, min_length: int = 0) -> WithJsonSchema:
+    """What the API documents for a text field: a string, or a number taken as its text."""
+    string = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    return WithJsonSchema({"anyOf": [string, {"type": "number"}]})
+
+
+#: An id: 1 to :data:`MAX_ID_LENGTH` characters of valid UTF-8 (a JSON number: its text).
+Id: TypeAlias = Annotated[
+    str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8, _text_schema(MAX_ID_LENGTH, 1)
+]
 #: A short text (category, brand, search words): valid UTF-8 up to :data:`MAX_NAME_LENGTH`.
-Name: TypeAlias = Annotated[str, Field(max_length=MAX_NAME_LENGTH), _UTF8]
+Name: TypeAlias = Annotated[
+    str, Field(max_length=MAX_NAME_LENGTH), _UTF8, _text_schema(MAX_NAME_LENGTH)
+]
 #: A title: valid UTF-8 up to :data:`MAX_TITLE_LENGTH` characters.
-Title: TypeAlias = Annotated[str, Field(max_length=MAX_TITLE_LENGTH), _UTF8]
+Title: TypeAlias = Annotated[
+    str, Field(max_length=MAX_TITLE_LENGTH), _UTF8, _text_schema(MAX_TITLE_LENGTH)
+]
 #: A description: valid UTF-8 up to :data:`MAX_DESCRIPTION_LENGTH` characters.
-Description: TypeAlias = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH), _UTF8]
+Description: TypeAlias = Annotated[
+    str, Field(max_length=MAX_DESCRIPTION_LENGTH), _UTF8, _text_schema(MAX_DESCRIPTION_LENGTH)
+]
+#: A JSON object key that is an id (keys are always text: no number form to document).
+IdKey: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8]
+#: A JSON object key that is a short text (a category).
+NameKey: TypeAlias = Annotated[str, Field(max_length=MAX_NAME_LENGTH), _UTF8]
 #: A free-form JSON object, stored as JSON text (at most :data:`MAX_JSON_BYTES`).
 JsonObject: TypeAlias = Annotated[dict[str, JsonValue], AfterValidator(_json_object)]
 #: A finite amount, at most :data:`MAX_AMOUNT` in magnitude.
-Amount: TypeAlias = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Amount: TypeAlias = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+]
 #: A price: finite, non-negative, at most :data:`MAX_AMOUNT`.
-Price: TypeAlias = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT)]
+Price: TypeAlias = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_AMOUNT)]
 
-_Finite = Annotated[float, Field(allow_inf_nan=False)]
+# Strict: a JSON true/false is not a time (a number or an ISO 8601 text is, see Event).
+_Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 # Ids often arrive as JSON numbers (e.g. SKU 1234); they are stored as text either way.
 _MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
@@ -130,6 +161,10 @@ class Event(BaseModel):
     """The browsing session, when the client tracks one."""
     context: JsonObject = Field(default_factory=dict)
     """Free-form request context (page, device, search query); stored as JSON text."""
+    event_id: Id | None = None
+    """A client-chosen id of this event, e.g. a UUID, for safe retries: re-sending an event
+    with the same id is acknowledged again but stored once. Kept beside the event, not in
+    its row (``EVENT_SCHEMA``), so stored events read back without it."""
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -198,7 +233,7 @@ class Item(BaseModel):
     """Brand or maker."""
     price: Price | None = None
     """Current price (non-negative), when known."""
-    in_stock: bool = True
+    in_stock: Annotated[bool, Field(strict=True)] = True
     """Whether it can be bought now; serving filters out items that cannot."""
     attributes: JsonObject = Field(default_factory=dict)
     """Other attributes (size, colour, ...); stored as JSON text."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -18,7 +19,15 @@ from shoprec.types import UserId
 
 from .database import Database
 from .schema import Event, EventRow
-from .store import SEQ_EVENT_SCHEMA, ClosingStore
+from .store import (
+    SEQ_EVENT_SCHEMA,
+    Appended,
+    ClosingStore,
+    admit,
+    client_ids,
+    forgotten_among,
+    tombstone_key,
+)
 from .validation import event_rows
 
 # AUTOINCREMENT: sequence numbers are never reused, even after the newest events are deleted,
@@ -35,11 +44,23 @@ CREATE TABLE IF NOT EXISTS events (
     context TEXT
 );
 CREATE INDEX IF NOT EXISTS events_user_seq ON events (user_id, seq);
-CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp)
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
+CREATE TABLE IF NOT EXISTS event_ids (
+    event_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_ids_seq ON event_ids (seq);
+CREATE TABLE IF NOT EXISTS forgotten_users (user_key TEXT PRIMARY KEY)
 """
 _COLUMNS = ", ".join(EVENT_SCHEMA)
 _INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_SCHEMA))})"
 _LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+# Lists travel as one JSON parameter: no limit on the number of SQL variables to hit.
+_FORGOTTEN = (
+    "SELECT user_key FROM forgotten_users WHERE user_key IN (SELECT value FROM json_each(?))"
+)
+_KNOWN_IDS = "SELECT event_id FROM event_ids WHERE event_id IN (SELECT value FROM json_each(?))"
+_INSERT_ID = "INSERT INTO event_ids (event_id, seq) VALUES (?, ?)"
 
 
 @dataclass
@@ -47,9 +68,45 @@ class _Pending:
     """A validated batch waiting for a commit, and what became of it."""
 
     rows: list[EventRow]
+    ids: list[str | None]
     done: bool = False
     last_seq: int = 0
+    kept: list[int] | None = None  # positions of the rows stored
     error: BaseException | None = None
+
+
+def _lookup(conn: sqlite3.Connection, sql: str, values: list[str]) -> list[str]:
+    """The ``values`` a one-column ``json_each`` query (:data:`_FORGOTTEN`, ...) finds."""
+    return [row[0] for row in conn.execute(sql, (json.dumps(values),))]
+
+
+def _write(conn: sqlite3.Connection, rows: list[EventRow], ids: list[str | None]) -> list[int]:
+    """Insert a batch's admitted rows and their ids in the open transaction; their positions.
+
+    The checks read the same transaction that writes (``BEGIN IMMEDIATE`` holds the file's
+    write lock), so no other writer, in this process or another, slips in between.
+    """
+    forgotten = forgotten_among(
+        (row[0] for row in rows), lambda keys: _lookup(conn, _FORGOTTEN, keys)
+    )
+    given = [i for i in ids if i is not None]
+    known = set(_lookup(conn, _KNOWN_IDS, given)) if given else set()
+    kept = admit(rows, ids, forgotten, known)
+    if not kept:
+        return kept
+    conn.executemany(_INSERT, [rows[i] for i in kept])
+    # AUTOINCREMENT under the write lock: the rows just inserted hold the numbers ending here.
+    first = _last_seq(conn) - len(kept) + 1
+    conn.executemany(
+        _INSERT_ID,
+        [(ids[i], seq) for seq, i in enumerate(kept, start=first) if ids[i] is not None],
+    )
+    return kept
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    found = conn.execute(_LAST_SEQ).fetchone()
+    return int(found[0]) if found else 0
 
 
 class SQLiteEventStore(ClosingStore):
@@ -82,7 +139,16 @@ class SQLiteEventStore(ClosingStore):
 
     def append(self, events: pl.DataFrame | Sequence[Event]) -> int:
         """Validate and durably store a batch atomically (see ``EventStore.append``)."""
-        pending = _Pending(event_rows(events, now=time.time()))
+        return self._commit(events).last_seq
+
+    def append_new(self, events: Sequence[Event]) -> Appended:
+        """Durably store the batch's new events (see ``EventStore.append_new``)."""
+        pending = self._commit(events)
+        return Appended(pending.last_seq, tuple(events[i] for i in pending.kept or ()))
+
+    def _commit(self, events: pl.DataFrame | Sequence[Event]) -> _Pending:
+        """Queue a validated batch, see it committed (group commit) and return its outcome."""
+        pending = _Pending(event_rows(events, now=time.time()), client_ids(events))
         with self._queue_lock:
             self._queue.append(pending)
         with self._commit_lock:
@@ -92,7 +158,7 @@ class SQLiteEventStore(ClosingStore):
                 self._commit_queued()
         if pending.error is not None:
             raise StoreError(f"{self.path}: append failed: {pending.error}") from pending.error
-        return pending.last_seq
+        return pending
 
     def append_many(self, batches: Iterable[pl.DataFrame | Sequence[Event]]) -> int:
         """Validate and durably store several batches in ONE transaction: all of them or none.
@@ -117,11 +183,8 @@ class SQLiteEventStore(ClosingStore):
         now = time.time()
         with self._commit_lock, self._db.transaction() as conn:
             for events in batches:
-                rows = event_rows(events, now=now)
-                if rows:
-                    conn.executemany(_INSERT, rows)
-            found = conn.execute(_LAST_SEQ).fetchone()
-        return int(found[0]) if found else 0
+                _write(conn, event_rows(events, now=now), client_ids(events))
+            return _last_seq(conn)
 
     def _commit_queued(self) -> None:
         """Write every queued batch in one transaction and record each batch's outcome.
@@ -137,14 +200,12 @@ class SQLiteEventStore(ClosingStore):
                 for pending in group:
                     conn.execute("SAVEPOINT batch")
                     try:
-                        if pending.rows:
-                            conn.executemany(_INSERT, pending.rows)
+                        pending.kept = _write(conn, pending.rows, pending.ids)
                     except (sqlite3.Error, ValueError) as error:  # ValueError: bad encoding
                         conn.execute("ROLLBACK TO batch")
                         pending.error = error
                     conn.execute("RELEASE batch")
-                    found = conn.execute(_LAST_SEQ).fetchone()
-                    pending.last_seq = int(found[0]) if found else 0
+                    pending.last_seq = _last_seq(conn)
         except BaseException as error:
             for pending in group:
                 pending.error = error
@@ -226,14 +287,46 @@ class SQLiteEventStore(ClosingStore):
     def forget_user(self, user_id: UserId) -> int:
         """Delete every event of ``user_id`` and return how many were deleted.
 
-        The rows are overwritten in the database file (``secure_delete``) and the write-ahead
-        log is checkpointed so their old pages leave it too (once no reader holds them).
+        The rows (events and their ids) are overwritten in the database file
+        (``secure_delete``) and the write-ahead log is checkpointed so their old pages leave it
+        too (once no reader holds them).
         """
         with self._db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM event_ids WHERE seq IN (SELECT seq FROM events WHERE user_id = ?)",
+                (user_id,),
+            )
             deleted = conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
         if deleted:
             self._db.checkpoint()
         return int(deleted)
+
+    def tombstone(self, user_id: UserId) -> None:
+        """Drop the shopper's events from every later append (see ``EventStore.tombstone``).
+
+        Appends check tombstones inside their ``BEGIN IMMEDIATE`` transaction, which this
+        write waits for: one that commits after this returns sees the tombstone.
+        """
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO forgotten_users (user_key) VALUES (?)",
+                (tombstone_key(user_id),),
+            )
+
+    def untombstone(self, user_id: UserId) -> bool:
+        """Accept the shopper's events again; whether they were tombstoned."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM forgotten_users WHERE user_key = ?", (tombstone_key(user_id),)
+            )
+            return cursor.rowcount > 0
+
+    def forgotten(self, user_ids: Iterable[UserId]) -> set[UserId]:
+        """The tombstoned shoppers among ``user_ids``."""
+        return forgotten_among(
+            user_ids,
+            lambda keys: [row[0] for row in self._db.query(_FORGOTTEN, [json.dumps(keys)])],
+        )
 
     def close(self) -> None:
         """Close the database connections. Idempotent."""

@@ -17,7 +17,6 @@ from .errors import (
     BusyError,
     NotFoundError,
     NotReadyError,
-    TooLargeError,
     http_status,
 )
 from .experiments import (
@@ -56,7 +55,6 @@ __all__ = [
     "Served",
     "Service",
     "ServiceMetrics",
-    "TooLargeError",
     "VariantCounts",
     "check_workers",
     "configured_variants",

@@ -14,6 +14,7 @@ from shoprec.web import mount_pages
 
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware
+from .openapi import document_limits
 from .routes import V1_ROUTERS, health
 from .security import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from .service import Service
@@ -59,6 +60,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     mount_pages(app)
     app.include_router(health.router)
     install_error_handlers(app)
+    document_limits(app, cfg)
     if cfg.cors_origins:
         app.add_middleware(
             CORSMiddleware,

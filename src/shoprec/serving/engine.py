@@ -3,8 +3,10 @@
 Models are swapped as whole :class:`Engine` objects (one pipeline per A/B variant, built
 completely before the swap): a request holds the engine it started with, so a reload never
 fails a request in flight. :class:`ModelEngine` owns the current engine and every way it
-changes: a reload (on demand or from the watcher thread polling the ``CURRENT`` pointer) and
-new catalogue items learnt by text-aware models.
+changes: a reload (on demand or from the watcher thread polling the ``CURRENT`` pointer),
+new catalogue items learnt by text-aware models, and the aggregates fitted from the event log at
+each build (co-visitation pairs, all-time popularity) refitted after a shopper is forgotten, so
+their events stop counting at once (#18), with the same loaded models.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from shoprec.models import BaseRecommender, CoVisitation, FitOptions, ModelVersi
 from shoprec.models.versions import POINTER
 from shoprec.pipeline import Pipeline, Request
 from shoprec.retrieval import Trending
-from shoprec.settings import ServingSettings
+from shoprec.settings import ServingSettings, VariantSettings
 from shoprec.types import HistoryEvent, ItemId, Query
 
 from .backends import configured_variants
@@ -97,6 +100,10 @@ class ModelEngine:
         self._records: dict[str, dict[str, object]] = {}  # training record per version
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        # One worker: refits run one at a time, in the order asked for.
+        self._refits = ThreadPoolExecutor(1, thread_name_prefix="shoprec-refit")
+        self._refit: Future[None] | None = None
+        self._refit_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -137,7 +144,25 @@ class ModelEngine:
         return engine.version, changed
 
     def _build(self, current: Path) -> Engine:
-        models: dict[Path, BaseRecommender] = {}
+        loaded: dict[Path, BaseRecommender] = {}
+
+        def load(variant: VariantSettings) -> tuple[BaseRecommender, str]:
+            path = self.versions.root / variant.model if variant.model else current
+            if path not in loaded:
+                loaded[path] = load_model(path)
+            return loaded[path], path.name
+
+        return self._assemble(current.name, load)
+
+    def _assemble(
+        self, version: str, models: Callable[[VariantSettings], tuple[BaseRecommender, str]]
+    ) -> Engine:
+        """Fit the log's aggregates and build each variant's pipeline around its model.
+
+        Args:
+            version: The engine's version.
+            models: Each variant's model and the version name its pipeline reports.
+        """
         pipelines: dict[str, Pipeline] = {}
         covisit: BaseRecommender | None = None
         live = self._live
@@ -146,10 +171,7 @@ class ModelEngine:
         popular = Trending(math.inf, self._config.pipeline.event_weights, resort_interval_s=0)
         popular.observe_frame(events)
         for variant in self._variants:
-            path = self.versions.root / variant.model if variant.model else current
-            if path not in models:
-                models[path] = load_model(path)
-            model = models[path]
+            model, name = models(variant)
             if covisit is None and self._config.covisit and model.key != CoVisitation.key:
                 covisit = _fit_covisit(events)
             updates: dict[str, Any] = {}
@@ -164,11 +186,56 @@ class ModelEngine:
                 live.backends.trending,
                 live.text,
                 covisit if model.key != CoVisitation.key else None,
-                path.name,
+                name,
                 popular,
             )
             pipelines[variant.name] = pipeline.with_items(live.listed_items())
-        return Engine(current.name, pipelines)
+        return Engine(version, pipelines)
+
+    def refit(self) -> None:
+        """Refit the aggregates from the event log now, keeping the models in service.
+
+        After a shopper is forgotten their events must stop counting in the co-visitation
+        pairs and popularity at once, not at the next model version. The models themselves
+        (and the items they learnt since) are reused, not read from their files again.
+        """
+        with self._lock:
+            old = self._engine
+            if old is None:
+                return
+            self._engine = self._assemble(
+                old.version,
+                lambda variant: (
+                    old.pipelines[variant.name].model,
+                    old.pipelines[variant.name].version,
+                ),
+            )
+
+    def refit_soon(self) -> Future[None]:
+        """Run :meth:`refit` in the background (it reads the whole log); its future.
+
+        A refit asked for while another waits to start is that one: it will read the log
+        after whatever the caller changed.
+        """
+        with self._refit_lock:
+            pending = self._refit
+            if pending is None or pending.running() or pending.done():
+                pending = self._refit = self._refits.submit(self._refit_logged)
+            return pending
+
+    def _refit_logged(self) -> None:
+        try:
+            self.refit()
+        except Exception:  # the old aggregates keep serving; the next reload refits them
+            log.exception("refitting co-visitation and popularity failed")
+            raise
+
+    def wait_refit(self, timeout: float | None = None) -> None:
+        """Wait until the latest refit asked for has finished (tests, orderly shutdown)."""
+        with self._refit_lock:
+            pending = self._refit
+        if pending is not None:
+            pending.result(timeout)
 
     def _warm_up(self, engine: Engine) -> None:
         """Run each scenario of each pipeline once before the engine serves.
@@ -238,10 +305,11 @@ class ModelEngine:
         self._watcher.start()
 
     def close(self) -> None:
-        """Stop the watcher."""
+        """Stop the watcher and the refits (one running is finished first)."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        self._refits.shutdown(wait=True, cancel_futures=True)
 
 
 def _fit_covisit(events: pl.DataFrame) -> BaseRecommender | None:

@@ -10,8 +10,7 @@ The serving errors join the tree of :mod:`shoprec.errors`::
     │   └── ArtifactError               503
     ├── NotReadyError (here)            503: no model to recommend with yet
     ├── NotFoundError (here)            404: no such item
-    ├── BusyError (here)                409: the work is already running
-    └── TooLargeError (here)            413: too many records in one request
+    └── BusyError (here)                409: the work is already running
 
 The statuses live in one table, :data:`HTTP_STATUS`, not on the classes: the core errors sit
 in the lowest layer and must not know about HTTP. An error takes the status of the most
@@ -25,8 +24,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from shoprec.errors import ArtifactError, ShoprecError, StoreError, ValidationError
 
@@ -39,10 +41,6 @@ class NotFoundError(ShoprecError):
     """The requested item does not exist (answered with 404)."""
 
 
-class TooLargeError(ShoprecError):
-    """A request carries more records than allowed (answered with 413)."""
-
-
 class BusyError(ShoprecError):
     """The requested work is already running (answered with 409)."""
 
@@ -52,7 +50,6 @@ HTTP_STATUS: dict[type[ShoprecError], int] = {
     ValidationError: 422,
     NotFoundError: 404,
     BusyError: 409,
-    TooLargeError: 413,
     NotReadyError: 503,
     StoreError: 503,
     ArtifactError: 503,
@@ -89,13 +86,35 @@ async def shoprec_error(request: Request, exc: ShoprecError) -> JSONResponse:
 
 async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """Answer a request FastAPI could not parse with 422, naming each field."""
-    errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    errors = [{"field": _field(e["loc"]), "line": None, "message": e["msg"]} for e in exc.errors()]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     detail = f"{first['field']}: {first['message']}"
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's answer, except that a 405 lists every method of the path in ``Allow``.
+
+    Routing stops at the first route whose path matches, so Starlette's ``Allow`` names only
+    that route's methods, while ``GET``, ``PATCH`` and ``DELETE /v1/items/{id}`` are three
+    routes of one resource: the OpenAPI document lists them all.
+    """
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    path = request.url.path
+    allowed = sorted(
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if compile_path(template)[0].match(path)
+        for method in operations
+    )
+    return JSONResponse(
+        {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the two handlers: shoprec's errors and FastAPI's request validation."""
+    """Register the handlers: shoprec's errors, request validation, HTTP errors."""
     app.exception_handler(ShoprecError)(shoprec_error)
     app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(StarletteHTTPException)(http_error)

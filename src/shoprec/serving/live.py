@@ -4,19 +4,23 @@
 the process-local views a pipeline reads: the catalogue mirror the rules filter with and the
 text index over item texts. Writes go to the durable store first and only then to the views
 (shopper state, catalogue mirror, trending, text index), so an acknowledged write is both
-durable and visible to the very next request. It also counts A/B impressions, clicks and
+durable and visible to the very next request. Only the events the store actually stored reach
+the views: a client's retry of an event id already stored, or an event of a forgotten shopper,
+is acknowledged and counted nowhere (#18). It also counts A/B impressions, clicks and
 conversions into the Prometheus metrics.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from shoprec.errors import Problem, ValidationError
-from shoprec.events import Event, Item, ShopperState
+from shoprec.events import Appended, Erasure, Event, Item, ShopperState, forget_shopper
 from shoprec.features import make_text_encoder
 from shoprec.pipeline import item_text
 from shoprec.retrieval import IndexConfig, TextIndex
@@ -25,11 +29,20 @@ from shoprec.settings import ServingSettings
 from shoprec.types import ItemId, UserId
 
 from .backends import Backends
-from .errors import NotFoundError, TooLargeError
+from .errors import NotFoundError
 from .metrics import ServiceMetrics
 
 #: The earliest event time the API accepts: 2000-01-01T00:00:00Z.
 EARLIEST_TIMESTAMP = 946_684_800.0
+# The latest accepted time moves in steps of this many seconds, so the OpenAPI document, which
+# states it, stays true for a while after a client has read it.
+_LATEST_STEP_S = 600.0
+
+
+def latest_event_time(max_skew_s: float, now: float | None = None) -> float:
+    """The latest event time accepted now: now plus the skew, rounded up to 10 minutes."""
+    latest = (time.time() if now is None else now) + max_skew_s
+    return math.ceil(latest / _LATEST_STEP_S) * _LATEST_STEP_S
 
 
 class LiveData:
@@ -64,19 +77,21 @@ class LiveData:
         self.backends.close()
 
     def _check_batch(self, size: int, what: str) -> None:
+        # A 422 like any other declared limit (the OpenAPI document states maxItems).
         if size > self._max_batch:
-            raise TooLargeError(f"{size} {what} in one request; at most {self._max_batch} allowed")
+            message = f"{size} {what} in one request; at most {self._max_batch} allowed"
+            raise ValidationError([Problem("body", None, what, message)])
 
     def _check_times(self, events: Sequence[Event]) -> None:
         """Refuse timestamps before 2000 or later than now plus the allowed clock skew."""
-        latest = time.time() + self._max_skew
+        latest = latest_event_time(self._max_skew)
         problems = [
             Problem(
                 "body",
                 None,
                 f"events.{row}.timestamp" if len(events) > 1 else "timestamp",
                 f"{e.timestamp:.0f} is outside {EARLIEST_TIMESTAMP:.0f} (2000-01-01) .. "
-                f"now + {self._max_skew:g} s",
+                f"{latest:.0f} (now + {self._max_skew:g} s, to the next 10 minutes)",
             )
             for row, e in enumerate(events)
             if not EARLIEST_TIMESTAMP <= e.timestamp <= latest
@@ -85,31 +100,37 @@ class LiveData:
             raise ValidationError(problems)
 
     # -- events and shoppers ---------------------------------------------------------------
-    def ingest(self, events: Sequence[Event]) -> int:
+    def ingest(self, events: Sequence[Event]) -> Appended:
         """Store events durably, then update shopper state, trending and experiments.
 
         Returns:
-            The sequence number of the last stored event.
+            What was stored: the events new to the store, with their last sequence number.
 
         Raises:
             TooLargeError: More events than ``max_batch_size``.
         """
         self._check_batch(len(events), "events")
         self._check_times(events)
-        last_seq = self.backends.events.append(events)
-        self.backends.state.apply(events, last_seq)
-        self.backends.trending.observe(events)
-        for variant, kind in self.backends.experiment.observe(events):
-            counter = self._metrics.clicks if kind == "click" else self._metrics.conversions
-            counter.labels(variant).inc()
-        self._metrics.events.inc(len(events))
-        return last_seq
+        appended = self.backends.events.append_new(events)
+        stored = appended.events
+        if stored:
+            # Only what was stored, with its real numbers: live state applies each once.
+            self.backends.state.apply(stored, appended.last_seq)
+            self.backends.trending.observe(stored)
+            for variant, kind in self.backends.experiment.observe(stored):
+                counter = self._metrics.clicks if kind == "click" else self._metrics.conversions
+                counter.labels(variant).inc()
+            self._metrics.events.inc(len(stored))
+        return appended
 
-    def forget(self, user_id: UserId) -> int:
-        """Delete a shopper's stored events and live state; return how many events."""
-        deleted = self.backends.events.forget_user(user_id)
-        self.backends.state.forget(user_id)
-        return deleted
+    def forget(self, user_id: UserId, rejects: Path) -> Erasure:
+        """Forget a shopper in the stores: tombstone, events, live state, rejected rows.
+
+        Args:
+            user_id: The shopper.
+            rejects: The folder of rejects files to clean.
+        """
+        return forget_shopper(user_id, self.backends.events, self.backends.state, rejects)
 
     def shopper(self, user_id: UserId) -> ShopperState:
         """A shopper's live state."""
@@ -165,7 +186,7 @@ class LiveData:
         """Store items, then list and index them at once; how many were written.
 
         Raises:
-            TooLargeError: More items than ``max_batch_size``.
+            ValidationError: More items than ``max_batch_size``.
         """
         self._check_batch(len(items), "items")
         count = self.backends.catalogue.upsert(items)

@@ -4,18 +4,53 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    Tag,
+    field_validator,
+)
 
-from shoprec.events import Description, Event, Id, Item, JsonObject, Name, Price, Title
+from shoprec.events import (
+    Description,
+    Event,
+    Id,
+    IdKey,
+    Item,
+    JsonObject,
+    Name,
+    NameKey,
+    Price,
+    Title,
+)
 from shoprec.types import EventType
 
-_STRICT = ConfigDict(extra="forbid")
+# A JSON number where text is expected is taken as its text, as in events and items (ids are
+# often numeric SKUs); the text types document it.
+_STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 _Id = Id
 #: Largest score multiplier a request may give an item or a category.
 MAX_BOOST = 1000.0
 #: Most items pinned by one request, and the last position a pin may name.
 MAX_PINS = 100
-_Boost = Annotated[float, Field(ge=0.0, le=MAX_BOOST, allow_inf_nan=False)]
+
+
+def _json_integer(value: object) -> object:
+    """Accept what JSON Schema calls an integer (``3``, ``3.0``), not ``true`` or ``"3"``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+_Position = Annotated[int, Field(ge=0, lt=MAX_PINS), BeforeValidator(_json_integer)]
+
+_Boost = Annotated[float, Field(strict=True, ge=0.0, le=MAX_BOOST, allow_inf_nan=False)]
 
 
 class EventBatch(BaseModel):
@@ -42,9 +77,12 @@ class EventsAck(BaseModel):
     """Acknowledgement: the events are durable and the shoppers' state reflects them."""
 
     accepted: int
-    """Number of events stored."""
+    """Number of events received (and acknowledged)."""
+    new: int
+    """Number of events stored now: not those whose ``event_id`` was stored before (a
+    retry), nor those of a forgotten shopper."""
     last_seq: int
-    """Sequence number of the last stored event."""
+    """Sequence number of the last stored event (the store's last one when none was new)."""
 
 
 class ItemBatch(BaseModel):
@@ -78,7 +116,7 @@ class ItemPatch(BaseModel):
     """Brand (``null`` removes it)."""
     price: Price | None = None
     """Current price (``null``: unknown)."""
-    in_stock: bool = True
+    in_stock: Annotated[bool, Field(strict=True)] = True
     """Whether it can be bought now (``false`` removes it from every result at once)."""
     attributes: JsonObject | None = None
     """Other attributes, replacing the old ones (``null`` or ``{}`` removes them all)."""
@@ -98,7 +136,7 @@ class SessionEvent(BaseModel):
     """The item."""
     event_type: EventType = EventType.VIEW
     """What the shopper did."""
-    timestamp: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    timestamp: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
     """When (seconds since the epoch)."""
 
 
@@ -134,20 +172,18 @@ class Filters(BaseModel):
     """Only items at most this expensive."""
     exclude: list[_Id] = Field(default_factory=list, max_length=1000)
     """Items never to return."""
-    boost_items: dict[_Id, _Boost] = Field(default_factory=dict, max_length=1000)
+    boost_items: dict[IdKey, _Boost] = Field(default_factory=dict, max_length=1000)
     """Score multiplier per item."""
-    boost_categories: dict[Name, _Boost] = Field(default_factory=dict, max_length=1000)
+    boost_categories: dict[NameKey, _Boost] = Field(default_factory=dict, max_length=1000)
     """Score multiplier per category."""
-    pins: dict[_Id, Annotated[int, Field(ge=0, lt=MAX_PINS)]] = Field(
-        default_factory=dict, max_length=MAX_PINS
-    )
+    pins: dict[IdKey, _Position] = Field(default_factory=dict, max_length=MAX_PINS)
     """Items placed at fixed 0-based positions."""
 
 
 class RecommendationQuery(Context, Filters):
     """Body of ``POST /v1/recommendations`` and ``POST /v1/cart/recommendations``."""
 
-    n: Annotated[int, Field(ge=1)] = 10
+    n: Annotated[int, Field(ge=1), BeforeValidator(_json_integer)] = 10
     """How many items."""
     scenario: Name | None = None
     """Placement (``home``, ``product``, ``cart``, ...); default by endpoint."""
@@ -190,6 +226,8 @@ class Forgotten(BaseModel):
     """The shopper."""
     events_deleted: int
     """Stored events removed."""
+    rejects_deleted: int
+    """Rows removed from the rejects files under the service's home."""
 
 
 class Reloaded(BaseModel):

@@ -28,7 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoprec.errors import ArtifactError
-from shoprec.events import Event, Item, ShopperState, StateStore
+from shoprec.events import (
+    REJECTS_FOLDER,
+    Appended,
+    Erasure,
+    Event,
+    Item,
+    ShopperState,
+    StateStore,
+)
 from shoprec.models import ModelVersions
 from shoprec.pipeline import RecommendedItem, Request
 from shoprec.rules import CatalogView
@@ -186,11 +194,11 @@ class Service:
         self.live.close()
 
     # -- events and shoppers ---------------------------------------------------------------
-    def ingest(self, events: Sequence[Event]) -> int:
-        """Store events durably, then update the live state; the last sequence number.
+    def ingest(self, events: Sequence[Event]) -> Appended:
+        """Store events durably, then update the live state; what was stored now.
 
         Raises:
-            TooLargeError: More events than ``max_batch_size``.
+            ValidationError: More events than ``max_batch_size``, or a time out of bounds.
             BackendUnavailableError: A shared backend is gone (nothing was stored).
         """
         self.monitor.require_healthy()
@@ -204,10 +212,23 @@ class Service:
         """Up to ``limit`` shoppers with stored events, the earliest first."""
         return self.live.backends.events.users()[:limit]
 
-    def forget(self, user_id: UserId) -> int:
-        """Delete a shopper's stored events and live state; return how many events."""
+    def forget(self, user_id: UserId) -> Erasure:
+        """Forget a shopper everywhere this service keeps them (#18).
+
+        The stores forget them (tombstone, events, event ids, live state) and so do the
+        rejects files under the home (the service writes none itself; ``shoprec data
+        import`` writes them there by default). The co-visitation pairs and popularity are
+        refitted in the background without the shopper (:meth:`ModelEngine.wait_refit`
+        waits for it). The dashboard's recent events are the app's, forgotten by the route.
+        The trained model files keep what they learnt until the next training run.
+
+        Raises:
+            BackendUnavailableError: A shared backend is gone (call again once it is back).
+        """
         self.monitor.require_healthy()
-        return self.live.forget(user_id)
+        erased = self.live.forget(user_id, self.settings.home / REJECTS_FOLDER)
+        self.models.refit_soon()
+        return erased
 
     # -- catalogue -------------------------------------------------------------------------
     def item(self, item_id: ItemId) -> Item:

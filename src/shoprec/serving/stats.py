@@ -5,6 +5,8 @@ time of every acknowledged event, the most recent events and what each recommend
 response served. :meth:`LiveStats.snapshot` turns them into per-second series (request rate,
 p50/p99 latency, events per second), catalogue coverage and diversity of what was served, and a
 stream of recent events. It only counts and summarises; it makes no recommendation.
+
+The recent events name shoppers: :meth:`LiveStats.forget` drops a forgotten shopper's (#18).
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ from typing import Any
 import numpy as np
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shoprec.events import tombstone_key
+
 #: Routes not counted as traffic: the dashboard's own polling and the pages' files.
 UNCOUNTED_PREFIXES = ("/v1/admin/stats", "/static", "/shop", "/dashboard", "/favicon")
+#: Seconds a forgotten shopper's events are still kept out of the recent events: a request
+#: that stored them just before the forget records them just after it.
+FORGET_GUARD_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class LiveStats:
         self._requests: deque[tuple[float, float]] = deque(maxlen=max_requests)
         self._events: deque[tuple[float, int]] = deque(maxlen=max_requests)
         self._recent: deque[RecentEvent] = deque(maxlen=max_recent)
+        self._forgotten: dict[str, float] = {}  # tombstone key -> when forgotten
         self._served_items: Counter[str] = Counter()
         self._slots = 0
         self._responses = 0
@@ -79,9 +87,22 @@ class LiveStats:
         """Record acknowledged events (newest last)."""
         now = self.clock()
         with self._lock:
+            if self._forgotten:
+                self._forgotten = {
+                    k: t for k, t in self._forgotten.items() if now - t < FORGET_GUARD_S
+                }
+                recent = [e for e in recent if tombstone_key(e.user_id) not in self._forgotten]
             self._events.append((now, len(recent)))
             self._recent.extend(recent)
             self.total_events += len(recent)
+
+    def forget(self, user_id: str) -> None:
+        """Drop the shopper's recent events, and keep theirs out for :data:`FORGET_GUARD_S`."""
+        now = self.clock()
+        with self._lock:
+            kept = [e for e in self._recent if e.user_id != user_id]
+            self._recent = deque(kept, maxlen=self._recent.maxlen)
+            self._forgotten[tombstone_key(user_id)] = now
 
     def served(self, scenario: str, items: Sequence[str], categories: Iterable[str | None]) -> None:
         """Record one recommendation response: its items and their categories."""

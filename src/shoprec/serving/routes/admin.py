@@ -3,10 +3,16 @@
 from fastapi import APIRouter
 
 from ..dependencies import ADMIN, ServiceDep, StatsDep
+from ..openapi import COMMON, GUARDED, errors
 from ..schemas import AdminStats, Experiments, ModelInfo, Reloaded, RetrainStarted, VariantStats
 from ..service import Service
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[ADMIN])
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[ADMIN],
+    responses=errors(*GUARDED, 409, *COMMON),
+)
 
 
 @router.post("/reload")

@@ -10,9 +10,12 @@ from fastapi import APIRouter, Query
 from shoprec.events import Item
 
 from ..dependencies import READ, WRITE, ItemIdPath, ServiceDep
+from ..openapi import BODY, COMMON, GUARDED, errors
 from ..schemas import Categories, CategoryCount, ItemBatch, ItemList, ItemOut, ItemPatch, ItemsAck
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
+router = APIRouter(
+    prefix="/v1", tags=["catalogue"], responses=errors(*BODY, *GUARDED, 404, *COMMON)
+)
 
 
 @router.get("/items", dependencies=[READ])

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shoprec.errors import Problem, ValidationError
-from shoprec.events.schema import MAX_AMOUNT, MAX_NAME_LENGTH
+from shoprec.events.schema import MAX_AMOUNT, MAX_ID_LENGTH
 from shoprec.pipeline import Request
 from shoprec.rules import Boosts, FilterSpec
 from shoprec.types import HistoryEvent
@@ -26,11 +26,14 @@ from ..dependencies import (
     StatsDep,
     UserIdPath,
 )
+from ..openapi import BODY, COMMON, GUARDED, errors
 from ..schemas import RecommendationQuery, Recommendations, RecommendedItemOut
 from ..service import Served, Service
 from ..stats import LiveStats
 
-router = APIRouter(prefix="/v1", tags=["recommendations"])
+router = APIRouter(
+    prefix="/v1", tags=["recommendations"], responses=errors(*BODY, *GUARDED, 404, *COMMON)
+)
 
 
 @router.get("/users/{user_id}/recommendations", dependencies=[SHOPPER])
@@ -39,13 +42,15 @@ async def user_recommendations(
     service: ServiceDep,
     stats: StatsDep,
     n: ItemCount,
-    scenario: Annotated[str, Query(max_length=MAX_NAME_LENGTH)] = "home",
-    category: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
+    scenario: Annotated[str, Query(max_length=MAX_ID_LENGTH)] = "home",
+    category: Annotated[str | None, Query(max_length=MAX_ID_LENGTH)] = None,
     min_price: Annotated[float | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = None,
     max_price: Annotated[float | None, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = None,
+    # At most 10 values of 256 characters: the whole URL must stay under the HTTP server's
+    # 64 KiB limit even when every character is percent-encoded.
     exclude: Annotated[
-        list[Annotated[str, Query(max_length=MAX_NAME_LENGTH)]],
-        Query(max_length=100, description="Items never to return (repeat, or comma-separated)."),
+        list[Annotated[str, Query(max_length=MAX_ID_LENGTH)]],
+        Query(max_length=10, description="Items never to return (repeat, or comma-separated)."),
     ] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Recommendations:
     """Recommendations for a shopper from their live state (the latest event included).

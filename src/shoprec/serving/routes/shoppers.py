@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..dependencies import ADMIN, ServiceDep, UserIdPath
+from ..dependencies import ADMIN, ServiceDep, StatsDep, UserIdPath
+from ..openapi import COMMON, GUARDED, errors
 from ..schemas import Forgotten, Shoppers
 
-router = APIRouter(prefix="/v1", tags=["shoppers"])
+router = APIRouter(prefix="/v1", tags=["shoppers"], responses=errors(*GUARDED, *COMMON))
 
 
 @router.get("/users", dependencies=[ADMIN])
@@ -23,6 +24,15 @@ def shoppers(
 
 
 @router.delete("/users/{user_id}", dependencies=[ADMIN])
-def forget_user(user_id: UserIdPath, service: ServiceDep) -> Forgotten:
-    """Forget a shopper: their stored events and live state."""
-    return Forgotten(user_id=user_id, events_deleted=service.forget(user_id))
+def forget_user(user_id: UserIdPath, service: ServiceDep, stats: StatsDep) -> Forgotten:
+    """Forget a shopper: events, live state, recent events on the dashboard, rejected rows.
+
+    Their later events are acknowledged but not stored, until ``shoprec users unforget``.
+    """
+    erased = service.forget(user_id)
+    stats.forget(user_id)
+    return Forgotten(
+        user_id=user_id,
+        events_deleted=erased.events_deleted,
+        rejects_deleted=erased.rejects_deleted,
+    )
