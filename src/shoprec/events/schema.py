@@ -72,29 +72,44 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
 _UTF8 = AfterValidator(_utf8)
 
 
+# No NUL character: PostgreSQL cannot store one in text, so no store accepts it.
+_NO_NUL = r"^[^\x00]*$"
+
+
 def _text_schema(max_length: int, min_length: int = 0) -> WithJsonSchema:
     """What the API documents for a text field: a string, or a number taken as its text."""
-    string = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    string = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": "^[^\\u0000]*$",
+    }
     return WithJsonSchema({"anyOf": [string, {"type": "number"}]})
 
 
 #: An id: 1 to :data:`MAX_ID_LENGTH` characters of valid UTF-8 (a JSON number: its text).
 Id: TypeAlias = Annotated[
-    str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8, _text_schema(MAX_ID_LENGTH, 1)
+    str,
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=_NO_NUL),
+    _UTF8,
+    _text_schema(MAX_ID_LENGTH, 1),
 ]
 #: A short text (category, brand, search words): valid UTF-8 up to :data:`MAX_NAME_LENGTH`.
 Name: TypeAlias = Annotated[
-    str, Field(max_length=MAX_NAME_LENGTH), _UTF8, _text_schema(MAX_NAME_LENGTH)
+    str, Field(max_length=MAX_NAME_LENGTH, pattern=_NO_NUL), _UTF8, _text_schema(MAX_NAME_LENGTH)
 ]
 #: A title: valid UTF-8 up to :data:`MAX_TITLE_LENGTH` characters.
 Title: TypeAlias = Annotated[
-    str, Field(max_length=MAX_TITLE_LENGTH), _UTF8, _text_schema(MAX_TITLE_LENGTH)
+    str, Field(max_length=MAX_TITLE_LENGTH, pattern=_NO_NUL), _UTF8, _text_schema(MAX_TITLE_LENGTH)
 ]
 #: A description: valid UTF-8 up to :data:`MAX_DESCRIPTION_LENGTH` characters.
 Description: TypeAlias = Annotated[
-    str, Field(max_length=MAX_DESCRIPTION_LENGTH), _UTF8, _text_schema(MAX_DESCRIPTION_LENGTH)
+    str,
+    Field(max_length=MAX_DESCRIPTION_LENGTH, pattern=_NO_NUL),
+    _UTF8,
+    _text_schema(MAX_DESCRIPTION_LENGTH),
 ]
-#: A JSON object key that is an id (keys are always text: no number form to document).
+#: A JSON object key that is an id, in a request only (never stored: a NUL is harmless).
 IdKey: TypeAlias = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), _UTF8]
 #: A JSON object key that is a short text (a category).
 NameKey: TypeAlias = Annotated[str, Field(max_length=MAX_NAME_LENGTH), _UTF8]
