@@ -182,3 +182,15 @@ def test_an_ingest_racing_the_forget_cannot_bring_the_shopper_back(
         assert store.latest(SECRET, 1000) == []
     assert service.shopper(SECRET).history == ()
     assert SECRET not in admin_responses(client)
+
+
+def test_forgetting_takes_the_shoppers_weight_out_of_trending_at_once(home: Path) -> None:
+    """#18: in-memory aggregates must drop a forgotten shopper's contribution at once."""
+    with TestClient(create_app(make_settings(home))) as client:
+        buys = {"events": [{"user_id": "fan", "item_id": "f", "event_type": "purchase"}] * 40}
+        assert client.post("/v1/events", json=buys).status_code == 200
+        top = client.get("/v1/users/newcomer/recommendations", params={"n": 1}).json()
+        assert top["items"][0]["item_id"] == "f"  # 40 purchases: the most trending item
+        assert client.delete("/v1/users/fan").status_code == 200
+        top = client.get("/v1/users/newcomer/recommendations", params={"n": 1}).json()
+        assert top["items"][0]["item_id"] == "d"  # the shop's own best-seller again

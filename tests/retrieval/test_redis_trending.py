@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import polars as pl
 import pytest
@@ -81,3 +83,51 @@ def test_keeps_its_last_copy_while_redis_is_unreachable(redis_server: RedisServe
     redis_server.start()  # back, empty: counting resumes
     trending.observe([Event(user_id="u", item_id="b", event_type=EventType.VIEW)])
     assert trending.top(2).item_ids == ("b",)
+
+
+def test_a_background_thread_keeps_the_copy_fresh_off_the_request_path(redis_url: str) -> None:
+    writer = RedisTrending(connect_redis(redis_url), 1.0, {}, resort_interval_s=0.0)
+    reader = RedisTrending(connect_redis(redis_url), 1.0, {}, resort_interval_s=0.05)
+    writer.observe([Event(user_id="u", item_id="a", event_type=EventType.VIEW)])
+    assert reader.top(1).item_ids == ("a",)  # the first read waits for a first copy
+    calls = 0
+    real = reader._redis.client.zrevrange
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
+
+    reader._redis.client.zrevrange = counted  # type: ignore[method-assign]
+    writer.observe([Event(user_id="u", item_id="b", event_type=EventType.VIEW)] * 2)
+    deadline = time.monotonic() + 2
+    while reader.top(1).item_ids != ("b",):
+        assert time.monotonic() < deadline, "the copy was not refreshed"
+    reads = calls
+    for _ in range(200):
+        reader.top(1)
+    assert calls - reads <= 2  # requests read the copy; only the thread goes to Redis
+    reader.close()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_discount_takes_a_forgotten_shoppers_weight_back(
+    shared: bool, request: pytest.FixtureRequest
+) -> None:
+    trending = (
+        RedisTrending(connect_redis(request.getfixturevalue("redis_url")), 6.0, WEIGHTS, 0.0)
+        if shared
+        else Trending(6.0, WEIGHTS, resort_interval_s=0.0, now=1e6)
+    )
+    theirs = pl.DataFrame(
+        {"item_id": ["x"] * 3, "event_type": ["purchase"] * 3, "timestamp": [1e6] * 3}
+    )
+    others = pl.DataFrame(
+        {"item_id": ["y", "x"], "event_type": ["view"] * 2, "timestamp": [1e6] * 2}
+    )
+    trending.observe_frame(pl.concat([theirs, others]))
+    assert trending.top(2).item_ids == ("x", "y")
+    trending.discount(theirs)
+    top = trending.top(2)
+    assert set(top.item_ids) == {"x", "y"}
+    assert top.scores.tolist() == pytest.approx([1.0, 1.0])  # one view each is left

@@ -35,6 +35,12 @@ class TrendingCounts(Protocol):
     def observe(self, events: Sequence[Event]) -> None:
         """Add acknowledged events."""
 
+    def discount(self, events: pl.DataFrame) -> None:
+        """Take back the weight of events counted earlier (a forgotten shopper's)."""
+
+    def close(self) -> None:
+        """Release background resources."""
+
     def top(
         self,
         k: int,
@@ -76,8 +82,11 @@ class Trending:
         self._dirty = False
         self._lock = threading.Lock()
 
-    def observe_frame(self, events: pl.DataFrame) -> None:
-        """Add the events of a canonical event frame (vectorised; e.g. the store at startup)."""
+    def observe_frame(self, events: pl.DataFrame, sign: float = 1.0) -> None:
+        """Add the events of a canonical event frame (vectorised; e.g. the store at startup).
+
+        ``sign=-1`` takes them back instead (see :meth:`discount`).
+        """
         if not events.height:
             return
         weights = (
@@ -88,8 +97,15 @@ class Trending:
         self._add(
             events[Columns.ITEM].to_list(),
             events[Columns.TIMESTAMP].fill_null(self._origin).to_numpy(),
-            weights,
+            sign * weights,
         )
+
+    def discount(self, events: pl.DataFrame) -> None:
+        """Take back the weight of events counted earlier (a forgotten shopper's)."""
+        self.observe_frame(events, sign=-1.0)
+
+    def close(self) -> None:
+        """Nothing to release: the counts live in this object."""
 
     def observe(self, events: Sequence[Event]) -> None:
         """Add acknowledged events."""

@@ -32,6 +32,8 @@ from .backends import Backends
 from .errors import NotFoundError
 from .metrics import ServiceMetrics
 
+# Enough to read every event of one shopper.
+_ALL_EVENTS = 10_000_000
 #: The earliest event time the API accepts: 2000-01-01T00:00:00Z.
 EARLIEST_TIMESTAMP = 946_684_800.0
 # The latest accepted time moves in steps of this many seconds, so the OpenAPI document, which
@@ -124,13 +126,18 @@ class LiveData:
         return appended
 
     def forget(self, user_id: UserId, rejects: Path) -> Erasure:
-        """Forget a shopper in the stores: tombstone, events, live state, rejected rows.
+        """Forget a shopper: tombstone, events, live state, rejected rows, trending weight.
 
         Args:
             user_id: The shopper.
             rejects: The folder of rejects files to clean.
         """
-        return forget_shopper(user_id, self.backends.events, self.backends.state, rejects)
+        events = self.backends.events
+        events.tombstone(user_id)  # first: nothing of theirs is counted after the read below
+        counted = events.tail(user_id, _ALL_EVENTS)
+        erased = forget_shopper(user_id, events, self.backends.state, rejects)
+        self.backends.trending.discount(counted)
+        return erased
 
     def shopper(self, user_id: UserId) -> ShopperState:
         """A shopper's live state."""
