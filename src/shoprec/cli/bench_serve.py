@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -47,9 +47,34 @@ def bench_serve(
     p99_target_ms: Annotated[
         float, typer.Option(min=0.1, help="Sustained = the rate is kept and p99 <= this.")
     ] = 15.0,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Also measure this many `shoprec serve` processes on the shared backends "
+            "(more than 1 needs --state).",
+        ),
+    ] = 1,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state", help="Redis URL for the replicas' live state (a scratch key prefix)."
+        ),
+    ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            help="PostgreSQL URL for the replicas' events and catalogue (a scratch schema).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve a dataset with a model, drive it over loopback, write OUT/results.json."""
-    from shoprec.loadtest import LoadSpec, plot_timeline
+    """Serve a dataset with a model, drive it over loopback, write OUT/results.json.
+
+    With --replicas, --state or --events, the embedded default (SQLite + memory) and the
+    replicas on the shared backends are measured in the same run and compared.
+    """
+    from shoprec.loadtest import Deployment, LoadSpec, plot_timeline
     from shoprec.loadtest import bench_serve as run
 
     spec = LoadSpec(
@@ -63,36 +88,78 @@ def bench_serve(
         step_duration,
         p99_target_ms,
     )
+    shared = replicas > 1 or state is not None or events is not None
+    # Built before the long set-up, so a refused combination fails at once.
+    deployment = Deployment(replicas, events, state) if shared else None
     interactions = load_dataset(data)
     with tempfile.TemporaryDirectory(prefix="shoprec-bench-") as tmp:
-        result = run(
+        runs = run(
             interactions,
             Path(tmp) / "home",
             spec,
             model,
             model_dir,
             lambda line: err_console.print(f"[dim]{line}[/dim]"),
+            deployment,
         )
-    result["dataset"] = data.name
+    for figures in runs:
+        figures["dataset"] = data.name
     output.mkdir(parents=True, exist_ok=True)
-    (output / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    title = f"bench-serve: {result['model']} on {data.name}"
-    plot_timeline(result["timeline"], f"{title}, {rate:g} req/s", output / "latency.png")
-    table = Table("metric", "value", title=title)
-    for key, value in result.items():
-        if key not in ("timeline", "rate_steps"):
-            table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
-    console.print(table)
-    if result.get("rate_steps"):
-        steps = Table("rate", "achieved", "p50 ms", "p99 ms", "max ms", "errors", "sustained")
-        steps.title = f"highest sustained rate: {result['max_sustainable_rps']:g} req/s"
-        for row in result["rate_steps"]:
-            cells = (row["achieved_rps"], row["p50_ms"], row["p99_ms"], row["max_ms"])
-            steps.add_row(
-                f"{row['rate']:g}",
-                *(f"{c:.1f}" for c in cells),
-                str(row["errors"]),
-                "yes" if row["sustained"] else "no",
-            )
-        console.print(steps)
+    (output / "results.json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
+    title = f"bench-serve: {runs[0]['model']} on {data.name}"
+    timelines = {figures["configuration"]: figures["timeline"] for figures in runs}
+    plot_timeline(timelines, f"{title}, {rate:g} req/s", output / "latency.png")
+    console.print(_figures_table(runs, title))
+    for figures in runs:
+        if figures.get("rate_steps"):
+            console.print(_steps_table(figures))
+    if "targets" in runs[-1]:
+        console.print(_targets_table(runs[-1]["targets"]))
     console.print(f"wrote {output / 'results.json'} and {output / 'latency.png'}")
+
+
+#: Per-run entries shown in tables of their own (or not at all).
+_NOT_FIGURES = ("timeline", "rate_steps", "targets", "scratch")
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _figures_table(runs: list[dict[str, Any]], title: str) -> Table:
+    """One row per figure, one column per configuration."""
+    table = Table("metric", *(figures["configuration"] for figures in runs), title=title)
+    keys = dict.fromkeys(k for figures in runs for k in figures if k not in _NOT_FIGURES)
+    for key in keys:
+        if key != "configuration":
+            table.add_row(key, *(_cell(figures.get(key, "")) for figures in runs))
+    return table
+
+
+def _steps_table(figures: dict[str, Any]) -> Table:
+    """The rate search of one configuration, a row per step."""
+    title = (
+        f"{figures['configuration']}: highest sustained rate "
+        f"{figures['max_sustainable_rps']:g} req/s"
+    )
+    columns = ("rate", "achieved", "p50 ms", "p99 ms", "max ms", "errors")
+    steps = Table(*columns, "client cores", "server cores", "sustained", title=title)
+    for row in figures["rate_steps"]:
+        cells = (row["achieved_rps"], row["p50_ms"], row["p99_ms"], row["max_ms"])
+        steps.add_row(
+            f"{row['rate']:g}",
+            *(f"{c:.1f}" for c in cells),
+            str(row["errors"]),
+            f"{row['client_cores']:.2f}",
+            f"{row['server_cores']:.2f}",
+            "yes" if row["sustained"] else "no",
+        )
+    return steps
+
+
+def _targets_table(targets: dict[str, Any]) -> Table:
+    """The replicated run against the embedded one (issue #17's targets)."""
+    table = Table("target", "value", title="replicas against the embedded default")
+    for key, value in targets.items():
+        table.add_row(key, _cell(value))
+    return table
