@@ -25,29 +25,47 @@ def _publish(home: Path, key: str) -> str:
 
 
 def test_reload_under_load_fails_no_request(client: TestClient, home: Path) -> None:
+    """#18: requests keep flowing through two reloads, and every version serves some of them.
+
+    Each reload waits until the old version has answered under load, so the requests in
+    flight straddle every swap; the test used to pass without any request reaching a new one.
+    """
     old = client.get("/health/ready").json()["model_version"]
     statuses: list[int] = []
-    versions: set[str] = set()
+    served: list[str] = []
+    answered = threading.Condition()
     stop = threading.Event()
 
     def hammer() -> None:
         while not stop.is_set():
             response = client.get("/v1/users/u1/recommendations", params={"n": 3})
-            statuses.append(response.status_code)
-            versions.add(response.json().get("model_version", ""))
+            with answered:
+                statuses.append(response.status_code)
+                served.append(response.json()["model_version"])
+                answered.notify_all()
+
+    def wait_until_served(version: str) -> None:
+        with answered:
+            assert answered.wait_for(lambda: version in served, timeout=30), served[-5:]
 
     worker = threading.Thread(target=hammer)
     worker.start()
     try:
+        published = [old]
         for key in ("ease", "popularity"):
-            new = _publish(home, key)
+            wait_until_served(published[-1])
+            published.append(_publish(home, key))
             response = client.post("/v1/admin/reload")
-            assert response.json() == {"model_version": new, "changed": True}
+            assert response.json() == {"model_version": published[-1], "changed": True}
+        wait_until_served(published[-1])
     finally:
         stop.set()
         worker.join()
-    assert statuses and set(statuses) == {200}
-    assert client.get("/health/ready").json()["model_version"] == new != old
+    assert set(statuses) == {200}
+    assert set(served) == set(published) and len(published) == 3
+    # Versions follow one another: once a newer one answered, no older one does.
+    assert served == sorted(served, key=published.index)
+    assert client.get("/health/ready").json()["model_version"] == published[-1]
     assert client.post("/v1/admin/reload").json()["changed"] is False
 
 

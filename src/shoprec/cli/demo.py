@@ -59,9 +59,12 @@ def demo(
         shop_preset=preset,
     )
     title = f"{result.data_dir.name}: leave-one-out, full catalogue, test target"
-    console.print(comparison_table(result.comparison, title))
-    metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.trained.metrics.items())
-    console.print(f"[bold]{model}[/bold] published as {result.trained.version_dir}: {metrics}")
+    console.print(comparison_table(result.comparison, title, console.width))
+    test = ", ".join(f"{k} {v:.4f}" for k, v in result.trained.test.items())
+    console.print(
+        f"[bold]{model}[/bold] published as {result.trained.version_dir}; "
+        f"the served fit's test figures (each shopper's last event): {test}"
+    )
     titles = item_titles(result.data)
     for show in result.showcases:
         table = Table("#", "item", "title", "score", title=show.title)

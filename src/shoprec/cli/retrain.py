@@ -16,8 +16,8 @@ def _report(result: TrainResult | None) -> None:
     if result is None:
         err_console.print("not enough new events since the current version: skipped")
         return
-    ndcg = result.metrics.get("NDCG@10")
-    shown = f", validation NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
+    ndcg = result.test.get("NDCG@10")
+    shown = f", test NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
     console.print(f"published {result.version_dir.name} in {result.train_seconds:.1f} s{shown}")
 
 

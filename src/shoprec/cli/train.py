@@ -42,12 +42,12 @@ def training_data(settings: Settings, data: Path | None) -> Interactions:
     """Interactions from ``data`` if given, else from the home's event store."""
     if data is not None:
         return load_dataset(data)
-    if not settings.store_path.is_file():
+    if settings.events_url is None and not settings.store_path.is_file():
         raise DataError(
             f"no event store at {settings.store_path}: import data first "
             "(`shoprec data import`) or pass --data DIR"
         )
-    return load_store_data(settings.store_path)
+    return load_store_data(settings.events_url, settings.store_path)
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,17 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What ``shoprec train`` reports: sent back from rank 0, which holds the model."""
+    """What ``shoprec train`` reports: sent back from rank 0, which holds the model.
 
-    metrics: dict[str, float]
+    Attributes:
+        validation: Metrics on each shopper's second-to-last event (where epochs were chosen).
+        test: Metrics on each shopper's last event (which no choice saw).
+        train_seconds: Time spent fitting.
+        version_dir: The published version.
+    """
+
+    validation: dict[str, float]
+    test: dict[str, float]
     train_seconds: float
     version_dir: Path
 
@@ -107,7 +115,7 @@ def run_job(job: TrainJob, opts: FitOptions) -> Outcome | None:
         warm_start=job.warm_start,
         checkpoint_dir=job.checkpoint_dir,
     )
-    return Outcome(result.metrics, result.train_seconds, result.version_dir)
+    return Outcome(result.validation, result.test, result.train_seconds, result.version_dir)
 
 
 def run_rank(spec: RankSpec, job: TrainJob) -> Outcome | None:
@@ -182,7 +190,11 @@ def train(
     ] = 1,
     config: ConfigOption = None,
 ) -> None:
-    """Train a model, measure it on each shopper's last event, publish it as the current model."""
+    """Train a model, measure it on held-out events, publish it as the current model.
+
+    Epochs are chosen on each shopper's second-to-last event (validation) and the figures
+    reported on the last (test); the published model is then fit on the whole log.
+    """
     settings = settings_from(config)
     key = model or settings.model.key
     model_class(key)  # an unknown key fails before the data is read
@@ -222,8 +234,13 @@ def train(
         outcome = run_job(job, job.opts)
     if outcome is None:  # a torchrun rank other than 0
         return
-    table = Table("metric (last event per shopper)", "value", title=f"{key} validation")
-    for name, value in outcome.metrics.items():
-        table.add_row(name, f"{value:.4f}")
+    table = Table(
+        "metric",
+        "validation (2nd-to-last event)",
+        "test (last event)",
+        title=f"{key}: leave-one-out, each shopper's held-out events",
+    )
+    for name, value in outcome.test.items():
+        table.add_row(name, f"{outcome.validation.get(name, float('nan')):.4f}", f"{value:.4f}")
     console.print(table)
     console.print(f"trained in {outcome.train_seconds:.1f} s -> {outcome.version_dir} (current)")

@@ -4,7 +4,15 @@ Owns measuring models offline. May import every layer below it (``data``, ``feat
 ``models``); nothing below may import it, and it must not import ``serving`` or the CLI.
 """
 
-from .benchmark import ProgressCallback, Trial, best_trial, grid, run_benchmark, tune
+from .benchmark import (
+    FinalFitCallback,
+    ProgressCallback,
+    Trial,
+    best_trial,
+    grid,
+    run_benchmark,
+    tune,
+)
 from .metrics import (
     ACTIVITY_EDGES,
     activity_buckets,
@@ -36,6 +44,7 @@ __all__ = [
     "ACTIVITY_EDGES",
     "BatchScorer",
     "EvaluationReport",
+    "FinalFitCallback",
     "ProgressCallback",
     "RankedCases",
     "Trial",

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from shoprec.data import Interactions, Split, make_split
 from shoprec.errors import ConfigError
-from shoprec.models import FitOptions, create_model, model_class
+from shoprec.models import BaseRecommender, FitOptions, create_model, model_class
 from shoprec.types import Columns
 
 from .metrics import category_codes
@@ -34,6 +34,9 @@ from .report import write_results
 
 #: ``progress(description, done, total)``: called before each fit and once at the end.
 ProgressCallback = Callable[[str, int, int], None]
+
+#: ``on_final_fit(key, seed, model, train)``: each final (test) fit, with the data it was fit on.
+FinalFitCallback = Callable[[str, int, BaseRecommender, Interactions], None]
 
 #: Validation metric that chooses hyperparameters and epochs.
 SELECTION_METRIC = "NDCG@10"
@@ -131,6 +134,7 @@ def run_benchmark(
     dataset: str | None = None,
     item_embeddings: npt.NDArray[np.floating] | None = None,
     params: Mapping[str, dict[str, Any]] | None = None,
+    on_final_fit: FinalFitCallback | None = None,
 ) -> list[dict[str, Any]]:
     """Tune, fit and evaluate each model under one protocol; optionally write the reports.
 
@@ -146,6 +150,8 @@ def run_benchmark(
         dataset: Name shown in the reports (e.g. the folder name).
         item_embeddings: ``(n_items, D)`` item vectors for embedding diversity, if wanted.
         params: Fixed hyperparameters per model key, used instead of its search space.
+        on_final_fit: Receives every fit that the test figures are measured on (e.g. to
+            publish the very model a figure belongs to).
 
     Returns:
         One result object per model (the rows of ``results.json``).
@@ -196,6 +202,8 @@ def run_benchmark(
             start = time.perf_counter()
             model.fit(split.test_train, FitOptions(seed=seed, max_epochs=chosen.epochs))
             fitted = time.perf_counter()
+            if on_final_fit is not None:
+                on_final_fit(key, seed, model, split.test_train)
             report = evaluate_report(
                 model,
                 split.test,

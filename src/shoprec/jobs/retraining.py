@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shoprec.errors import ArtifactError
-from shoprec.events import SQLiteEventStore
+from shoprec.events import open_event_store
 from shoprec.models import FitOptions, ModelVersions, read_artifact_meta
 from shoprec.settings import Settings
 
@@ -57,7 +57,7 @@ def _current(versions: ModelVersions) -> Path | None:
 
 def new_events(settings: Settings) -> tuple[int, int]:
     """``(events since the current version, the store's last sequence number)``."""
-    with SQLiteEventStore(settings.store_path) as store:
+    with open_event_store(settings.events_url, settings.store_path) as store:
         last = store.last_seq()
     current = _current(ModelVersions(settings.models_dir))
     return last - (trained_through(current) if current is not None else 0), last
@@ -76,7 +76,7 @@ def retrain_once(settings: Settings, min_new_events: int = 1) -> TrainResult | N
         seed=settings.train.seed, device=settings.train.device, max_epochs=settings.train.max_epochs
     )
     return train_and_publish(
-        load_store_data(settings.store_path),
+        load_store_data(settings.events_url, settings.store_path),
         key,
         settings.model.params,
         versions,

@@ -1,12 +1,15 @@
-"""Train a model on an interaction log, measure it on held-out last events, publish a version.
+"""Train a model on an interaction log, measure it on held-out events, publish a version.
 
-The model is first fit on every shopper's events except the last, which is the validation
-target: it chooses the epoch for iterative models (early stopping) and yields the validation
-metrics stored beside the artifact (``metrics.json``). The published model is then refit on
-the whole log, so it knows the latest events too; events after training reach it through the
-query at request time, which is how shoprec stays fresh without retraining.
+Measuring follows the leave-one-out protocol of ``BENCHMARK_PROTOCOL.md`` (as ``shoprec
+benchmark`` does): per shopper, the last event is the test target and the second-to-last the
+validation target. A first fit on the rest early-stops on the validation targets, which is
+where the number of epochs is chosen; a second fit on everything but the test targets, for
+that many epochs, is scored on them. Both figures are stored beside the artifact
+(``metrics.json``) under their own names. The published model is then fit on the whole log,
+so it knows the latest events too; events after training reach it through the query at
+request time, which is how shoprec stays fresh without retraining.
 
-In data-parallel training (``FitOptions.world_size > 1``) every rank runs the same two fits:
+In data-parallel training (``FitOptions.world_size > 1``) every rank runs the same fits:
 rank 0 through :func:`train_and_publish`, the others through :func:`measure_and_refit`, the
 fitting half of it; rank 0 alone measures, saves and publishes.
 """
@@ -23,7 +26,7 @@ from typing import Any
 
 from shoprec.data import Interactions, leave_one_out
 from shoprec.evaluation import evaluate
-from shoprec.events import SQLiteCatalog, SQLiteEventStore
+from shoprec.events import open_catalog, open_event_store
 from shoprec.models import (
     BaseRecommender,
     FitOptions,
@@ -45,14 +48,17 @@ class Refit:
     Attributes:
         model: The model fit on the whole log.
         params: The hyperparameters it was fit with (the embedding cache folder filled in).
-        metrics: Validation metrics of the measuring fit; ``None`` when there was none, and on
-            data-parallel ranks other than 0.
+        validation: Metrics on each shopper's second-to-last event of the fit that chose the
+            epochs; ``None`` when nothing was measured, and on data-parallel ranks other than 0.
+        test: Metrics on each shopper's last event of the fit on everything before it; ``None``
+            likewise.
         epochs: The final fit's epoch cap (the best validation epoch of iterative models).
     """
 
     model: BaseRecommender
     params: dict[str, Any]
-    metrics: dict[str, float] | None
+    validation: dict[str, float] | None
+    test: dict[str, float] | None
     epochs: int | None
 
 
@@ -63,19 +69,31 @@ class TrainResult:
     Attributes:
         model: The fitted model.
         version_dir: Artifact directory it was saved to.
-        metrics: Validation metrics (HR/NDCG@10/20 on each shopper's last event).
+        validation: Validation metrics (HR/NDCG/MRR@10/20 on each shopper's second-to-last
+            event, where the epochs were chosen); empty when nothing was measured.
+        test: Test metrics (the same on each shopper's last event, which no choice saw); empty
+            when nothing was measured.
         train_seconds: Time spent fitting.
     """
 
     model: BaseRecommender
     version_dir: Path
-    metrics: dict[str, float]
+    validation: dict[str, float]
+    test: dict[str, float]
     train_seconds: float
 
 
-def load_store_data(store_path: Path) -> Interactions:
-    """The whole event log and catalogue of an embedded store, ready to train on."""
-    with SQLiteEventStore(store_path) as store, SQLiteCatalog(store_path) as catalog:
+def load_store_data(events_url: str | None, store_path: Path) -> Interactions:
+    """The whole event log and catalogue, ready to train on.
+
+    Args:
+        events_url: The shared store's URL (``None``: the embedded SQLite file).
+        store_path: The embedded SQLite file.
+    """
+    with (
+        open_event_store(events_url, store_path) as store,
+        open_catalog(events_url, store_path) as catalog,
+    ):
         events = store.frame()
         items = catalog.frame()
     return Interactions(events, items if items.height else None)
@@ -123,24 +141,98 @@ def measure_and_refit(
     """The fits of :func:`train_and_publish` (same arguments), without saving anything.
 
     Data-parallel ranks other than 0 call this while rank 0 calls :func:`train_and_publish`:
-    each fit is collective, and rank 0's early stopping sets the refit's epochs on every rank.
+    each fit is collective, and rank 0's early stopping sets the later fits' epochs on every
+    rank.
     """
     params = _with_cache_dir(key, params, cache_dir)
     epochs = opts.max_epochs
-    metrics = None
+    validation = test = None
     split = leave_one_out(data)
     if validate and len(split.test):
-        run = replace(opts, validation=split.test)
-        ckpt = checkpoint_dir / "validation" if checkpoint_dir else None
-        measured = _fit(key, params, split.test_train, run, warm_start, ckpt)
+
+        def ckpt(name: str) -> Path | None:
+            return checkpoint_dir / name if checkpoint_dir else None
+
+        # The measuring fits start cold: a previous version was trained on today's test
+        # targets, so warm-starting from it would let them leak into the figures.
+        tuned = _fit(
+            key,
+            params,
+            split.train,
+            replace(opts, validation=split.validation),
+            None,
+            ckpt("validation"),
+        )
+        epochs = getattr(tuned, "best_epoch", None) or epochs
+        fixed = replace(opts, max_epochs=epochs, validation=None)
+        measured = _fit(key, params, split.test_train, fixed, None, ckpt("test"))
         if opts.rank == 0:
-            metrics = evaluate(measured, split.test, ks=(10, 20))
-        epochs = getattr(measured, "best_epoch", None) or epochs
+            validation = evaluate(tuned, split.validation, ks=(10, 20))
+            test = evaluate(measured, split.test, ks=(10, 20))
     final = replace(opts, max_epochs=epochs, validation=None)
     model = _fit(
         key, params, data, final, warm_start, checkpoint_dir / "final" if checkpoint_dir else None
     )
-    return Refit(model, params, metrics, epochs)
+    return Refit(model, params, validation, test, epochs)
+
+
+def training_record(
+    key: str,
+    params: Mapping[str, Any],
+    data: Interactions,
+    *,
+    epochs: int | None,
+    validation: Mapping[str, float],
+    test: Mapping[str, float],
+    train_seconds: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ``metrics.json`` record of a version: what it was fit on, with what, and its figures.
+
+    Args:
+        key: Registered model key.
+        params: Hyperparameters it was fit with.
+        data: The events it was fit on.
+        epochs: Its epoch cap (``None`` for non-iterative models).
+        validation: Metrics on the validation targets (where its settings were chosen).
+        test: Metrics on the test targets (which no choice saw).
+        train_seconds: Time spent fitting.
+        **extra: Further facts to record (e.g. the store position it saw).
+    """
+    return {
+        "model": key,
+        "params": dict(params),
+        "epochs": epochs,
+        "train_seconds": train_seconds,
+        "validation": dict(validation),
+        "test": dict(test),
+        "n_events": data.n_events,
+        "n_users": data.events[Columns.USER].n_unique(),
+        "n_items": data.n_items,
+        "trained_at": time.time(),
+        **extra,
+    }
+
+
+def publish_model(
+    model: BaseRecommender, key: str, versions: ModelVersions, record: Mapping[str, Any]
+) -> Path:
+    """Save a fitted model as a new version with its training record and make it current.
+
+    Args:
+        model: The fitted model.
+        key: Its registered key (names the version).
+        versions: Where versions live.
+        record: Its ``metrics.json`` (see :func:`training_record`).
+
+    Returns:
+        The new version's directory.
+    """
+    version_dir = versions.new_version(key)
+    model.save(version_dir)
+    (version_dir / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    versions.publish(version_dir)
+    return version_dir
 
 
 def train_and_publish(
@@ -153,31 +245,33 @@ def train_and_publish(
     cache_dir: Path | None = None,
     warm_start: Path | None = None,
     validate: bool = True,
-    metrics: Mapping[str, float] | None = None,
     checkpoint_dir: Path | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Fit model ``key`` on ``data``, save it as a new version, make it current.
 
-    With ``validate``, the model is first fit on all but each shopper's last event and
-    measured on those (iterative models early-stop there), then refit on everything for the
-    chosen number of epochs, so the published model knows the latest events too.
+    With ``validate``, three fits (see the module docstring): on all but each shopper's last
+    two events, early-stopping on the second-to-last (validation); on all but the last, for the
+    chosen number of epochs, scored on the last (test); then on everything, for as many epochs,
+    so the published model knows the latest events too.
 
     Args:
         data: Events and catalogue.
         key: Registered model key.
         params: Hyperparameters for the model's config.
         versions: Where versions live; the new one is published there.
-        opts: Run context (its ``validation`` is ignored: the held-out last events are used).
+        opts: Run context (its ``validation`` is ignored: the held-out events are used).
             Data-parallel (``world_size > 1``): call this on rank 0 only, and
             :func:`measure_and_refit` on the other ranks.
         cache_dir: Cache folder for text embeddings (for models that use text).
-        warm_start: A previous artifact whose weights initialise the new model, for models
-            that support it (others are refit from the log, which is all their state).
-        validate: Measure first (two fits); without it, one fit of ``opts.max_epochs``.
-        metrics: Without ``validate``: metrics measured elsewhere to record with the model.
+        warm_start: A previous artifact whose weights initialise the published fit, for
+            models that support it (others are refit from the log, which is all their state).
+            The measuring fits start cold, as it has seen the test targets.
+        validate: Measure first (three fits); without it, one fit of ``opts.max_epochs`` and
+            no figures.
         checkpoint_dir: For models that checkpoint (sasrec): write a checkpoint per epoch
-            there and resume from it when a run was interrupted.
+            there (``validation/``, ``test/``, ``final/``) and resume from it when a run was
+            interrupted.
         provenance: Extra facts to record in ``metrics.json`` (e.g. the store position).
 
     Raises:
@@ -194,25 +288,19 @@ def train_and_publish(
         validate=validate,
         checkpoint_dir=checkpoint_dir,
     )
-    measured_metrics = refit.metrics if refit.metrics is not None else dict(metrics or {})
-    model = refit.model
     seconds = time.perf_counter() - start
-    version_dir = versions.new_version(key)
-    model.save(version_dir)
-    record = {
-        "model": key,
-        "params": refit.params,
-        "epochs": refit.epochs,
-        "train_seconds": seconds,
-        "validation": measured_metrics,
-        "n_events": data.n_events,
-        "n_users": data.events[Columns.USER].n_unique(),
-        "n_items": data.n_items,
-        "warm_start": str(warm_start) if warm_start else None,
-        "processes": opts.world_size,
-        "trained_at": time.time(),
+    validation, test = refit.validation or {}, refit.test or {}
+    record = training_record(
+        key,
+        refit.params,
+        data,
+        epochs=refit.epochs,
+        validation=validation,
+        test=test,
+        train_seconds=seconds,
+        warm_start=str(warm_start) if warm_start else None,
+        processes=opts.world_size,
         **(provenance or {}),
-    }
-    (version_dir / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
-    versions.publish(version_dir)
-    return TrainResult(model, version_dir, measured_metrics, seconds)
+    )
+    version_dir = publish_model(refit.model, key, versions, record)
+    return TrainResult(refit.model, version_dir, validation, test, seconds)

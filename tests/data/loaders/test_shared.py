@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,20 @@ def test_amazon_beauty_ids_stay_text(shared_data: Path) -> None:
     assert data.items["item_id"][0] == "7806397051"
     assert data.items["title"].null_count() == 7
     assert data.n_items == 12_101
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_shared_data_fails_in_ci_and_skips_elsewhere(
+    ci: str,
+    outcome: type[BaseException],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """#18: the ``shared_data`` fixture skipped even in CI, where the data must be present."""
+    monkeypatch.setattr(sys.modules["conftest"], "SHARED_DATA", tmp_path / "absent")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="absent"):
+        request.getfixturevalue("shared_data")

@@ -51,17 +51,18 @@ function draw(stats) {
     rec.train_seconds && `trained in ${fmt(rec.train_seconds)} s`,
     rec.n_events && `on ${rec.n_events.toLocaleString()} events`,
     rec.n_items && `${rec.n_items.toLocaleString()} items`].filter(Boolean);
-  const validation = rec.validation || {};
-  const names = Object.keys(validation).filter((k) => /^(HR|NDCG|MRR)@/.test(k));
-  if (validation["coverage@10"] !== undefined) {
-    sizes.push(`coverage@10 ${(100 * validation["coverage@10"]).toFixed(1)}%`);
+  // The test figures: each shopper's held-out last event, never used to choose epochs.
+  const test = rec.test || {};
+  const names = Object.keys(test).filter((k) => /^(HR|NDCG|MRR)@/.test(k));
+  if (test["coverage@10"] !== undefined) {
+    sizes.push(`coverage@10 ${(100 * test["coverage@10"]).toFixed(1)}%`);
   }
   $("model-meta").textContent = sizes.join(" · ") + (names.length
-    ? " — accuracy on each shopper's held-out last event:"
-    : " — no validation metrics recorded with this version");
+    ? " — accuracy on each shopper's held-out last event (test):"
+    : " — no test metrics recorded with this version");
   Charts.bars($("chart-model"), {
-    labels: names, max: Math.max(0.05, ...names.map((k) => validation[k])),
-    series: [{ name: "validation", values: names.map((k) => validation[k]) }],
+    labels: names, max: Math.max(0.05, ...names.map((k) => test[k])),
+    series: [{ name: "test", values: names.map((k) => test[k]) }],
   });
 
   const variants = stats.variants;
