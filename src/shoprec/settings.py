@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shoprec.errors import ConfigError
+from shoprec.events import Pseudonyms
 from shoprec.pipeline import PipelineConfig
 
 DEFAULT_CONFIG_FILE = Path("shoprec.toml")
@@ -61,6 +62,29 @@ class VariantSettings(BaseModel):
     """Source weights for this variant (``None``: the pipeline's)."""
     diversity: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     """MMR diversity weight for this variant (``None``: the pipeline's)."""
+
+
+class PrivacySettings(BaseModel):
+    """How shoppers' identities are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pseudonymize: bool = False
+    """Keep a keyed hash of each shopper id instead of the id, in every store (events, live
+    state, Redis, the dashboard); the API and the CLI still take the real ids."""
+    key: SecretStr | None = None
+    """The secret of that hash (``SHOPREC_PRIVACY__KEY``); required with ``pseudonymize``.
+    Changing it makes every stored shopper a stranger."""
+
+    @model_validator(mode="after")
+    def _key_given(self) -> PrivacySettings:
+        if self.pseudonymize and self.key is None:
+            raise ValueError("privacy.pseudonymize needs privacy.key (SHOPREC_PRIVACY__KEY)")
+        return self
+
+    def pseudonyms(self) -> Pseudonyms:
+        """The id mapping these settings ask for (the identity unless ``pseudonymize``)."""
+        return Pseudonyms(self.key if self.pseudonymize else None)
 
 
 class ServingSettings(BaseModel):
@@ -145,6 +169,8 @@ class Settings(BaseSettings):
     """Training run context."""
     serving: ServingSettings = Field(default_factory=ServingSettings)
     """The HTTP service (``shoprec serve``)."""
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    """How shoppers' identities are kept (pseudonymous ids)."""
 
     @property
     def store_path(self) -> Path:
@@ -160,6 +186,26 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Folder of caches (text embeddings by content hash)."""
         return self.home / "cache"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values passed: code that builds settings gets exactly what it asked for.
+
+        The environment is the CLI's and the server's edge: :func:`load_settings` reads it (a
+        benchmark's own home must not be replaced by the caller's ``SHOPREC_HOME``).
+        """
+        return (init_settings,)
+
+
+class _FromEnvironment(Settings):
+    """:class:`Settings` whose ``SHOPREC_*`` environment variables override the values given."""
 
     @classmethod
     def settings_customise_sources(
@@ -205,7 +251,7 @@ def load_settings(path: Path | None = None) -> Settings:
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{file}: invalid {file.suffix[1:].upper()}: {exc}") from exc
     try:
-        return Settings(**values)
+        return _FromEnvironment(**values)
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

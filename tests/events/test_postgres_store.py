@@ -20,6 +20,12 @@ from shoprec.types import EventType
 from .group_commit import queue_behind_a_commit
 
 
+def unstorable(user: str, t: float) -> Event:
+    """An event PostgreSQL refuses (a NUL in its text), as if it slipped past the API's checks."""
+    good = ev(user, "placeholder", t)
+    return Event.model_construct(**{**good.model_dump(), "item_id": "nul\x00byte"})
+
+
 def ev(user: str, item: str, t: float) -> Event:
     return Event(user_id=user, item_id=item, event_type=EventType.VIEW, timestamp=t)
 
@@ -51,7 +57,7 @@ def test_a_bad_batch_in_a_group_commit_fails_alone(
 
     monkeypatch.setattr(store._db, "transaction", counted)
     batches = [[ev(f"t{k}", f"{k}-{j}", j) for j in range(3)] for k in range(3)]
-    batches[1][2] = ev("t1", "nul\x00byte", 2)  # valid for shoprec, refused by PostgreSQL
+    batches[1][2] = unstorable("t1", 2)
     outcomes = queue_behind_a_commit(store, batches)
 
     assert commits == ["append failed"]  # all three shared one transaction
@@ -71,7 +77,7 @@ def test_a_bad_batch_in_a_group_commit_fails_alone(
 def test_a_lone_batch_the_server_rejects_stores_nothing(store: PostgresEventStore) -> None:
     store.append([ev("u", "1", 1)])
     with pytest.raises(StoreError, match="0x00") as caught:
-        store.append([ev("u", "2", 2), ev("u", "nul\x00byte", 3)])
+        store.append([ev("u", "2", 2), unstorable("u", 3)])
     assert not isinstance(caught.value, BackendUnavailableError)
     assert store.frame()["item_id"].to_list() == ["1"]
     assert store.append([ev("u", "3", 4)]) == 2

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -27,7 +28,7 @@ def counters(request: pytest.FixtureRequest) -> Callable[[], ExperimentCounters]
         shared = MemoryCounters()
         return lambda: shared
     url = request.getfixturevalue("redis_url")
-    return lambda: RedisCounters(connect_redis(url))
+    return lambda: RedisCounters(connect_redis(url), flush_interval_s=0)
 
 
 def test_clicks_and_conversions_count_once_per_response(
@@ -50,6 +51,10 @@ def test_clicks_and_conversions_count_once_per_response(
     assert (counts.impressions, counts.clicks, counts.conversions) == (1, 1, 1)
 
 
+def _counters(url: str) -> RedisCounters:
+    return RedisCounters(connect_redis(url), flush_interval_s=0)  # impressions written at once
+
+
 def _click(rec_id: str) -> Event:
     return Event(
         user_id="u", item_id="x", event_type=EventType.CLICK, context={"recommendation_id": rec_id}
@@ -59,7 +64,8 @@ def _click(rec_id: str) -> Event:
 def test_replicas_sharing_redis_count_into_the_same_totals(redis_url: str) -> None:
     variants = [("a", 1.0), ("b", 1.0)]
     one, two = (
-        Experiment(variants, counters=RedisCounters(connect_redis(redis_url))) for _ in "12"
+        Experiment(variants, counters=RedisCounters(connect_redis(redis_url), flush_interval_s=0))
+        for _ in "12"
     )
     shown = [one.served("a"), two.served("b"), two.served("a")]
     click = [
@@ -76,7 +82,9 @@ def test_replicas_sharing_redis_count_into_the_same_totals(redis_url: str) -> No
 
 
 def test_redis_counters_survive_an_outage_without_failing(redis_server: RedisServer) -> None:
-    experiment = Experiment([("a", 1.0)], counters=RedisCounters(connect_redis(redis_server.url)))
+    experiment = Experiment(
+        [("a", 1.0)], counters=RedisCounters(connect_redis(redis_server.url), flush_interval_s=0)
+    )
     experiment.served("a")
     redis_server.stop()
     rec = experiment.served("a")  # not counted, not an error
@@ -88,3 +96,20 @@ def test_redis_counters_survive_an_outage_without_failing(redis_server: RedisSer
     redis_server.start()
     experiment.served("a")
     assert experiment.snapshot()[0][2].impressions == 1
+
+
+def test_impressions_are_written_in_the_background_and_before_any_read(redis_url: str) -> None:
+    counters = RedisCounters(connect_redis(redis_url), flush_interval_s=0.05)
+    experiment = Experiment([("a", 1.0)], counters=counters)
+    other = Experiment([("a", 1.0)], counters=_counters(redis_url))
+    shown = [experiment.served("a") for _ in range(3)]
+    # This replica's own responses are credited at once (pending ones written first) ...
+    assert experiment.observe([_click(shown[0])]) == [("a", "click")]
+    rec = experiment.served("a")
+    # ... another replica's once the background thread has written them.
+    deadline = time.monotonic() + 2
+    while other.observe([_click(rec)]) != [("a", "click")]:
+        assert time.monotonic() < deadline, "the impression was never written"
+        time.sleep(0.02)
+    assert other.snapshot()[0][2].impressions == 4
+    counters.close()

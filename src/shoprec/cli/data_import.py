@@ -21,10 +21,10 @@ from shoprec.data.loaders import DATASET_FORMATS, detect_format, find_table, loa
 from shoprec.errors import ConfigError, DataError, UnknownFormatError
 from shoprec.events import (
     ImportReport,
-    SQLiteCatalog,
-    SQLiteEventStore,
     import_files,
     import_frames,
+    open_catalog,
+    open_event_store,
 )
 from shoprec.settings import Settings
 from shoprec.types import Columns
@@ -127,8 +127,8 @@ def import_data(
     else:
         events_path, items_path = _shoprec_files(source, items)
     with (
-        SQLiteEventStore(settings.store_path) as store,
-        SQLiteCatalog(settings.store_path) as catalog,
+        open_event_store(settings.events_url, settings.store_path) as store,
+        open_catalog(settings.events_url, settings.store_path) as catalog,
         progress_bar("Importing events") as advance,
     ):
         if data is not None:
@@ -141,6 +141,7 @@ def import_data(
                 skip_invalid=skip_invalid,
                 rejects_path=rejects_path,
                 progress=advance,
+                pseudonyms=settings.privacy.pseudonyms(),
             )
         else:
             report = import_files(
@@ -151,6 +152,7 @@ def import_data(
                 skip_invalid=skip_invalid,
                 rejects_path=rejects_path,
                 progress=advance,
+                pseudonyms=settings.privacy.pseudonyms(),
             )
         totals = (store.count(), catalog.count())
     console.print(_import_summary(report, settings.store_path, totals))
@@ -188,11 +190,11 @@ def stats(
         events, items, title = data.events, data.items, str(path)
     else:
         settings = settings_from(config)
-        if not settings.store_path.is_file():
+        if settings.events_url is None and not settings.store_path.is_file():
             raise DataError(f"no event store at {settings.store_path}: run `shoprec data import`")
         with (
-            SQLiteEventStore(settings.store_path) as event_store,
-            SQLiteCatalog(settings.store_path) as catalog,
+            open_event_store(settings.events_url, settings.store_path) as event_store,
+            open_catalog(settings.events_url, settings.store_path) as catalog,
         ):
             events, items = event_store.frame(), catalog.frame()
         title = str(settings.store_path)

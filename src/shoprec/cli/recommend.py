@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from shoprec.errors import ConfigError
-from shoprec.events import SQLiteCatalog, SQLiteEventStore, stored_query
+from shoprec.events import open_catalog, open_event_store, stored_query
 from shoprec.models import ModelVersions, load_model
 from shoprec.types import Columns, Query
 
@@ -33,15 +33,15 @@ def recommend(
     model_dir = ModelVersions(settings.models_dir).current()
     model = load_model(model_dir)
     if user is not None:
-        with SQLiteEventStore(settings.store_path) as store:
-            query = stored_query(store, user)
+        with open_event_store(settings.events_url, settings.store_path) as store:
+            query = stored_query(store, settings.privacy.pseudonyms().of(user))
         what = f"shopper {user} ({len(query.history)} events in the store)"
     else:
         ids = tuple(i.strip() for i in (items or "").split(",") if i.strip())
         query = Query.from_items(ids)
         what = f"anonymous session of {len(ids)} items"
     ranked = model.recommend(query, k=n)
-    with SQLiteCatalog(settings.store_path) as catalog:
+    with open_catalog(settings.events_url, settings.store_path) as catalog:
         catalogue = catalog.frame()
     titles = catalogue.select(Columns.ITEM, Columns.TITLE, Columns.CATEGORY, Columns.PRICE)
     shown = pl.DataFrame({Columns.ITEM: list(ranked.item_ids), "score": ranked.scores}).join(

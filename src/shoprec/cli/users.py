@@ -43,7 +43,8 @@ def forget(user_id: UserArgument, config: ConfigOption = None) -> None:
         if settings.state_url is not None:
             redis = connect_redis(settings.state_url)
             state = RedisStateStore(redis, store, ttl_s=settings.serving.state_ttl_s)
-        erased = forget_shopper(user_id, store, state, settings.home / REJECTS_FOLDER)
+        rejects = settings.home / REJECTS_FOLDER
+        erased = forget_shopper(user_id, store, state, rejects, settings.privacy.pseudonyms())
     finally:
         store.close()
         if redis is not None:
@@ -60,7 +61,7 @@ def unforget(user_id: UserArgument, config: ConfigOption = None) -> None:
     settings = settings_from(config)
     store = open_event_store(settings.events_url, settings.store_path)
     try:
-        lifted = unforget_shopper(user_id, store)
+        lifted = unforget_shopper(settings.privacy.pseudonyms().of(user_id), store)
     finally:
         store.close()
     console.print("their events are accepted again" if lifted else "the shopper was not forgotten")

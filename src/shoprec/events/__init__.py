@@ -25,6 +25,7 @@ from .live_state import MemoryStateStore, ShopperState, StateStore, replay
 from .memory_store import MemoryEventStore
 from .postgres_catalog import PostgresCatalog
 from .postgres_store import PostgresEventStore
+from .pseudonyms import Pseudonyms
 from .redis_connection import RedisConnection, connect_redis
 from .redis_state import RedisStateStore
 from .schema import (
@@ -87,6 +88,7 @@ __all__ = [
     "MemoryStateStore",
     "PostgresCatalog",
     "PostgresEventStore",
+    "Pseudonyms",
     "RedisConnection",
     "RedisStateStore",
     "SQLiteCatalog",

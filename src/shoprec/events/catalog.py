@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
 
 import polars as pl
 
@@ -63,6 +64,17 @@ class Catalog(Protocol):
 
     def close(self) -> None:
         """Release resources; later calls raise :class:`~shoprec.errors.StoreError`."""
+
+    def __enter__(self) -> Self:
+        """The store itself (``with`` closes it at the end)."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
 
 
 def _distinct(item_ids: ItemId | Iterable[ItemId]) -> set[ItemId]:

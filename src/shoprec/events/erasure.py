@@ -28,6 +28,7 @@ from shoprec.errors import DataError
 from shoprec.types import UserId
 
 from .live_state import StateStore
+from .pseudonyms import Pseudonyms
 from .store import EventStore
 
 log = logging.getLogger("shoprec.events")
@@ -54,14 +55,17 @@ def forget_shopper(
     store: EventStore,
     state: StateStore | None = None,
     rejects: Path | None = None,
+    pseudonyms: Pseudonyms | None = None,
 ) -> Erasure:
     """Forget a shopper: tombstone, stored events, live state, rejected rows (in that order).
 
     Args:
-        user_id: The shopper.
+        user_id: The shopper (their real id).
         store: The event store.
         state: Their live state's store (``None``: none to drop here).
         rejects: The folder of rejects files to clean (``None``: none).
+        pseudonyms: How the stores name shoppers (``None``: by their real ids). Rejects files
+            are rows of the input files, so they are cleaned of the real id too.
 
     Returns:
         What was removed.
@@ -70,11 +74,14 @@ def forget_shopper(
         StoreError: A store failed; call again (every step is idempotent).
         DataError: A rejects file cannot be rewritten.
     """
-    store.tombstone(user_id)
-    deleted = store.forget_user(user_id)
+    stored_as = pseudonyms.of(user_id) if pseudonyms is not None else user_id
+    store.tombstone(stored_as)
+    deleted = store.forget_user(stored_as)
     if state is not None:
-        state.forget(user_id)
-    rows = forget_in_rejects(rejects, user_id) if rejects is not None else 0
+        state.forget(stored_as)
+    rows = 0
+    if rejects is not None:
+        rows = sum(forget_in_rejects(rejects, name) for name in {user_id, stored_as})
     return Erasure(deleted, rows)
 
 

@@ -32,6 +32,7 @@ from shoprec.errors import DataError, ValidationError
 from shoprec.types import Columns
 
 from .catalog import Catalog
+from .pseudonyms import Pseudonyms
 from .store import EventStore
 from .validation import MAX_PROBLEMS_SHOWN, BatchCheck, check_events, check_items
 
@@ -86,6 +87,7 @@ def import_files(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    pseudonyms: Pseudonyms | None = None,
 ) -> ImportReport:
     """Import an events file and/or an items file (CSV, Parquet or JSON Lines, maybe gzip'd).
 
@@ -102,6 +104,7 @@ def import_files(
         skip_invalid: Import the valid rows and set the others aside instead of failing.
         rejects_path: CSV for the rejected rows (``skip_invalid`` only; ``None``: not kept).
         progress: Called with the number of events written, batch by batch.
+        pseudonyms: Replace shopper ids by their pseudonyms before storing (``None``: keep).
 
     Returns:
         Counts of what was stored and rejected.
@@ -114,7 +117,7 @@ def import_files(
     """
     items = _read_part(items_path, check_items, ITEM_SCHEMA, Columns.ATTRIBUTES)
     events = _read_part(events_path, check_events, EVENT_SCHEMA, Columns.CONTEXT)
-    return _import(events, items, store, catalog, skip_invalid, rejects_path, progress)
+    return _import(events, items, store, catalog, skip_invalid, rejects_path, progress, pseudonyms)
 
 
 def import_frames(
@@ -127,6 +130,7 @@ def import_frames(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    pseudonyms: Pseudonyms | None = None,
 ) -> ImportReport:
     """Import frames already in memory (e.g. a loaded dataset), exactly like :func:`import_files`.
 
@@ -138,7 +142,9 @@ def import_frames(
     """
     item_part = _frame_part(items, f"{source} items", check_items)
     event_part = _frame_part(events, f"{source} events", check_events)
-    return _import(event_part, item_part, store, catalog, skip_invalid, rejects_path, progress)
+    return _import(
+        event_part, item_part, store, catalog, skip_invalid, rejects_path, progress, pseudonyms
+    )
 
 
 def _read_part(
@@ -171,6 +177,7 @@ def _import(
     skip_invalid: bool,
     rejects_path: Path | None,
     progress: Progress | None,
+    pseudonyms: Pseudonyms | None,
 ) -> ImportReport:
     parts = [p for p in (events, items) if p is not None]
     if not parts:
@@ -189,6 +196,8 @@ def _import(
     n_events = n_forgotten = 0
     if events is not None:
         good = events.good()
+        if pseudonyms is not None:
+            good = pseudonyms.frame(good)
         # Counted here for the report; the store drops them anyway, inside its transaction,
         # should a shopper be forgotten while the file is being written (#18).
         forgotten = store.forgotten(good[Columns.USER].unique().to_list())

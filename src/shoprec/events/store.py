@@ -173,6 +173,17 @@ class EventStore(Protocol):
     def close(self) -> None:
         """Release the store's resources; later calls raise :class:`~shoprec.errors.StoreError`."""
 
+    def __enter__(self) -> Self:
+        """The store itself (``with`` closes it at the end)."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+
 
 class ClosingStore(ABC):
     """Base of the store classes: ``with store:`` closes the store on exit."""

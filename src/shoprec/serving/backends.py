@@ -76,6 +76,7 @@ class Backends:
     def close(self) -> None:
         """Close the stores."""
         self.trending.close()
+        self.experiment.counters.close()
         self.events.close()
         self.catalogue.close()
         if self.redis is not None:

@@ -16,7 +16,7 @@ import logging
 import threading
 import uuid
 from bisect import bisect_right
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -63,6 +63,9 @@ class ExperimentCounters(Protocol):
 
     def totals(self, names: Sequence[str]) -> dict[str, VariantCounts]:
         """The counts of each named variant."""
+
+    def close(self) -> None:
+        """Write what is pending and stop any background work."""
 
 
 @dataclass
@@ -113,6 +116,9 @@ class MemoryCounters:
         with self._lock:
             return {n: VariantCounts(**vars(self._of(n))) for n in names}
 
+    def close(self) -> None:
+        """Nothing to write: the counts live in this object."""
+
 
 # KEYS: the counts hash, then per quoted id its "served" key (holding the variant) and its
 # "credited" key for that kind. ARGV: the kinds. ``SET NX`` credits each (id, kind) once.
@@ -135,32 +141,69 @@ return counted
 class RedisCounters:
     """Counters in Redis, shared by every replica and kept across restarts.
 
-    An impression is one pipelined round trip, crediting a batch's events one script call.
-    While Redis is unreachable nothing is counted (logged): recommendations never fail for it.
+    Impressions are written by a background thread every ``flush_interval_s`` (one pipelined
+    round trip for all of them), not on the request path: on a busy machine each round trip a
+    request waits for costs a scheduling delay. Before crediting clicks and before reading the
+    totals this replica writes its pending impressions, so its own responses are always
+    credited; another replica's response is credited once that replica has written it (within
+    the interval). While Redis is unreachable nothing is counted (logged), so memory stays
+    bounded and recommendations never fail for it.
+
+    Args:
+        connection: The Redis connection (and key prefix).
+        flush_interval_s: How often pending impressions are written (0: at once, for tests).
     """
 
-    def __init__(self, connection: RedisConnection) -> None:
+    def __init__(self, connection: RedisConnection, flush_interval_s: float = 0.1) -> None:
         self._redis = connection
         self._counts = connection.key("ab", "counts")
         self._credit = connection.client.register_script(_CREDIT)
+        self._interval = flush_interval_s
+        self._pending: list[tuple[str, str]] = []  # (variant, recommendation id)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     def _served_key(self, rec_id: str) -> str:
         return self._redis.key("ab", "served", rec_id)
 
     def served(self, variant: str, rec_id: str) -> None:
         """Count an impression (see :class:`ExperimentCounters`)."""
+        with self._lock:
+            self._pending.append((variant, rec_id))
+            if self._interval > 0 and self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._keep_flushing, name="shoprec-ab-counters", daemon=True
+                )
+                self._flusher.start()
+        if self._interval <= 0:
+            self.flush()
+
+    def _keep_flushing(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending impressions in one round trip."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
         try:
             pipe = self._redis.client.pipeline(transaction=False)
-            pipe.hincrby(self._counts, f"{variant}:impressions", 1)
-            pipe.set(self._served_key(rec_id), variant, ex=ATTRIBUTION_WINDOW_S)
+            for variant, shown in Counter(v for v, _ in batch).items():
+                pipe.hincrby(self._counts, f"{variant}:impressions", shown)
+            for variant, rec_id in batch:
+                pipe.set(self._served_key(rec_id), variant, ex=ATTRIBUTION_WINDOW_S)
             pipe.execute()
         except redis.RedisError as error:
-            log.warning("impression not counted: %s", error)
+            log.warning("%d impressions not counted: %s", len(batch), error)
 
     def credit(self, quoted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Count clicks and purchases once per response (see :class:`ExperimentCounters`)."""
         if not quoted:
             return []
+        self.flush()
         keys = [self._counts]
         for rec_id, kind in quoted:
             keys += [self._served_key(rec_id), self._redis.key("ab", "credited", rec_id, kind)]
@@ -173,6 +216,7 @@ class RedisCounters:
 
     def totals(self, names: Sequence[str]) -> dict[str, VariantCounts]:
         """Each named variant's counts (zeros while Redis is unreachable)."""
+        self.flush()
         raw: dict[bytes, bytes] = {}
         try:
             raw = self._redis.client.hgetall(self._counts)  # type: ignore[assignment]
@@ -187,6 +231,13 @@ class RedisCounters:
             )
             for n in names
         }
+
+    def close(self) -> None:
+        """Stop the background thread and write what is pending."""
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+        self.flush()
 
 
 class Experiment:

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from shoprec.errors import Problem, ValidationError
-from shoprec.events import Appended, Erasure, Event, Item, ShopperState, forget_shopper
+from shoprec.events import (
+    Appended,
+    Erasure,
+    Event,
+    Item,
+    Pseudonyms,
+    ShopperState,
+    forget_shopper,
+)
 from shoprec.features import make_text_encoder
 from shoprec.pipeline import item_text
 from shoprec.retrieval import IndexConfig, TextIndex
@@ -125,17 +133,19 @@ class LiveData:
             self._metrics.events.inc(len(stored))
         return appended
 
-    def forget(self, user_id: UserId, rejects: Path) -> Erasure:
+    def forget(self, user_id: UserId, rejects: Path, pseudonyms: Pseudonyms) -> Erasure:
         """Forget a shopper: tombstone, events, live state, rejected rows, trending weight.
 
         Args:
-            user_id: The shopper.
+            user_id: The shopper (their real id).
             rejects: The folder of rejects files to clean.
+            pseudonyms: How the stores name shoppers.
         """
         events = self.backends.events
-        events.tombstone(user_id)  # first: nothing of theirs is counted after the read below
-        counted = events.tail(user_id, _ALL_EVENTS)
-        erased = forget_shopper(user_id, events, self.backends.state, rejects)
+        stored_as = pseudonyms.of(user_id)
+        events.tombstone(stored_as)  # first: nothing of theirs is counted after the read below
+        counted = events.tail(stored_as, _ALL_EVENTS)
+        erased = forget_shopper(user_id, events, self.backends.state, rejects, pseudonyms)
         self.backends.trending.discount(counted)
         return erased
 

@@ -100,6 +100,8 @@ class Service:
             on_new_version=self._announce_version,
         )
         self.retraining = Retraining(settings)
+        #: Shopper ids are replaced by these at the door (identity unless pseudonymizing).
+        self.pseudonyms = settings.privacy.pseudonyms()
         try:
             self.models.reload()
         except ArtifactError as exc:
@@ -202,11 +204,11 @@ class Service:
             BackendUnavailableError: A shared backend is gone (nothing was stored).
         """
         self.monitor.require_healthy()
-        return self.live.ingest(events)
+        return self.live.ingest(self.pseudonyms.events(events))
 
     def shopper(self, user_id: UserId) -> ShopperState:
         """A shopper's live state."""
-        return self.live.shopper(user_id)
+        return self.live.shopper(self.pseudonyms.of(user_id))
 
     def users(self, limit: int) -> list[UserId]:
         """Up to ``limit`` shoppers with stored events, the earliest first."""
@@ -226,7 +228,7 @@ class Service:
             BackendUnavailableError: A shared backend is gone (call again once it is back).
         """
         self.monitor.require_healthy()
-        erased = self.live.forget(user_id, self.settings.home / REJECTS_FOLDER)
+        erased = self.live.forget(user_id, self.settings.home / REJECTS_FOLDER, self.pseudonyms)
         self.models.refit_soon()
         return erased
 
@@ -289,9 +291,9 @@ class Service:
 
     def user_request(self, user_id: UserId, **fields: Any) -> Request:
         """A pipeline request from a known shopper's live state (history, cart, purchases)."""
-        state = self.live.shopper(user_id)
+        state = self.shopper(user_id)
         return Request(
-            query=Query(user_id=user_id, history=state.history, time=time.time()),
+            query=Query(user_id=state.user_id, history=state.history, time=time.time()),
             cart=state.cart,
             purchased=state.purchased,
             **fields,

@@ -30,7 +30,7 @@ def forget_user(user_id: UserIdPath, service: ServiceDep, stats: StatsDep) -> Fo
     Their later events are acknowledged but not stored, until ``shoprec users unforget``.
     """
     erased = service.forget(user_id)
-    stats.forget(user_id)
+    stats.forget(service.pseudonyms.of(user_id))
     return Forgotten(
         user_id=user_id,
         events_deleted=erased.events_deleted,
