@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -187,6 +187,9 @@ class Settings(BaseSettings):
         """Folder of caches (text embeddings by content hash)."""
         return self.home / "cache"
 
+    #: Whether ``SHOPREC_*`` environment variables override the values given.
+    _from_environment: ClassVar[bool] = False
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -196,28 +199,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Only the values passed: code that builds settings gets exactly what it asked for.
+        """Only the values passed, unless the environment is asked for.
 
-        The environment is the CLI's and the server's edge: :func:`load_settings` reads it (a
-        benchmark's own home must not be replaced by the caller's ``SHOPREC_HOME``).
+        Code that builds settings gets exactly what it asked for (a benchmark's own home must
+        not be replaced by the caller's ``SHOPREC_HOME``); the environment is the CLI's and
+        the server's edge, read by :func:`load_settings`, where it overrides the TOML file.
         """
-        return (init_settings,)
+        return (env_settings, init_settings) if cls._from_environment else (init_settings,)
 
 
 class _FromEnvironment(Settings):
     """:class:`Settings` whose ``SHOPREC_*`` environment variables override the values given."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment variables override the TOML file (passed as init values)."""
-        return env_settings, init_settings
+    _from_environment: ClassVar[bool] = True
 
 
 def mask_url(url: str | None) -> str | None:

@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +27,7 @@ import redis
 from shoprec.events import Event, RedisConnection
 from shoprec.types import Candidates, Columns, ItemId
 
-from .trending import REBASE_HALF_LIVES, SECONDS_PER_HOUR
+from .trending import REBASE_HALF_LIVES, SECONDS_PER_HOUR, best
 
 log = logging.getLogger("shoprec.retrieval")
 
@@ -209,14 +208,4 @@ class RedisTrending:
         Scores are relative: the most trending item overall scores 1.
         """
         ids, scores = self._copy()
-        if not ids or k <= 0:
-            return Candidates(())
-        wanted = (
-            i
-            for i, item_id in enumerate(ids)
-            if item_id not in exclude and (keep is None or keep(item_id))
-        )
-        picked = list(islice(wanted, k))
-        return Candidates(
-            tuple(ids[i] for i in picked), (scores[picked] / scores[0]).astype(np.float32)
-        )
+        return best(ids, range(len(ids)), scores, k, exclude, keep)

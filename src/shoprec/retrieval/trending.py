@@ -158,18 +158,33 @@ class Trending:
         Scores are relative: the most trending item overall scores 1.
         """
         ids, order, scores = self._ranking()
-        if not len(order) or k <= 0:
-            return Candidates(())
-        peak = float(scores[order[0]])
-        picked: list[int] = []
-        for idx in order:
-            item_id = ids[idx]
-            if item_id in exclude or (keep is not None and not keep(item_id)):
-                continue
-            picked.append(int(idx))
-            if len(picked) == k:
-                break
-        return Candidates(tuple(ids[i] for i in picked), (scores[picked] / peak).astype(np.float32))
+        return best(ids, order, scores, k, exclude, keep)
+
+
+def best(
+    ids: Sequence[ItemId],
+    order: Sequence[int] | npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    k: int,
+    exclude: Collection[ItemId],
+    keep: Callable[[ItemId], bool] | None,
+) -> Candidates:
+    """The first ``k`` rows of ``order`` (best first) not in ``exclude`` that ``keep`` accepts.
+
+    Scores are relative: the first row of ``order`` (the best overall) scores 1.
+    """
+    if not len(order) or k <= 0:
+        return Candidates(())
+    peak = float(scores[order[0]])
+    picked: list[int] = []
+    for idx in order:
+        item_id = ids[idx]
+        if item_id in exclude or (keep is not None and not keep(item_id)):
+            continue
+        picked.append(int(idx))
+        if len(picked) == k:
+            break
+    return Candidates(tuple(ids[i] for i in picked), (scores[picked] / peak).astype(np.float32))
 
 
 class TrendingSource:
