@@ -10,8 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -21,12 +20,12 @@ from shoprec.types import Columns, ItemId
 
 from .database import Database
 from .schema import Item, ItemRow
-from .store import ClosingStore
+from .store import Closable, ClosingStore
 from .validation import item_rows
 
 
 @runtime_checkable
-class Catalog(Protocol):
+class Catalog(Closable, Protocol):
     """A store of catalogue items keyed by ``item_id``; safe to share between threads."""
 
     def upsert(self, items: pl.DataFrame | Sequence[Item]) -> int:
@@ -64,17 +63,6 @@ class Catalog(Protocol):
 
     def close(self) -> None:
         """Release resources; later calls raise :class:`~shoprec.errors.StoreError`."""
-
-    def __enter__(self) -> Self:
-        """The store itself (``with`` closes it at the end)."""
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the store."""
 
 
 def _distinct(item_ids: ItemId | Iterable[ItemId]) -> set[ItemId]:

@@ -55,8 +55,26 @@ class Appended:
         return len(self.events)
 
 
+class Closable(Protocol):
+    """A store used as ``with store:``, which closes it at the end."""
+
+    def close(self) -> None:
+        """Release the store's resources."""
+
+    def __enter__(self) -> Self:
+        """The store itself (``with`` closes it at the end)."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+
+
 @runtime_checkable
-class EventStore(Protocol):
+class EventStore(Closable, Protocol):
     """An append-only event log: durable batch appends, per-user history, frames for training.
 
     Implementations are safe to share between threads.
@@ -172,17 +190,6 @@ class EventStore(Protocol):
 
     def close(self) -> None:
         """Release the store's resources; later calls raise :class:`~shoprec.errors.StoreError`."""
-
-    def __enter__(self) -> Self:
-        """The store itself (``with`` closes it at the end)."""
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the store."""
 
 
 class ClosingStore(ABC):
