@@ -135,3 +135,17 @@ def test_every_scenario_is_warmed_up_before_a_model_serves(
     app.state.service.reload(force=True)  # a new engine is warmed before it is swapped in
     assert sorted(calls) == sorted(scenarios * 2)
     app.state.service.close()
+
+
+def test_events_of_unknown_items_are_stored_but_never_recommended(client: TestClient) -> None:
+    """#18: an item id the catalogue does not list never becomes recommendable."""
+    ghosts = {
+        "events": [
+            {"user_id": f"g{k}", "item_id": "ghost", "event_type": "purchase"} for k in range(50)
+        ]
+    }
+    assert client.post("/v1/events", json=ghosts).json()["new"] == 50  # stored
+    for path in ("/v1/users/newcomer/recommendations", "/v1/items/a/similar"):
+        assert "ghost" not in item_ids(client.get(path, params={"n": 6}))
+    body = {"events": [{"item_id": "ghost"}], "n": 6}
+    assert "ghost" not in item_ids(client.post("/v1/recommendations", json=body))
