@@ -75,9 +75,9 @@ def test_an_event_sent_to_one_replica_is_in_the_others_next_answer(
     cart = {"user_id": "buyer", "item_id": "c", "event_type": "addtocart"}
     assert b.post("/v1/events", json=cart).status_code == 200
     assert a.post("/v1/cart/recommendations", json={"user_id": "buyer"}).status_code == 200
-    # A/B counters are shared: both replicas' impressions add up, read from either.
-    (variant,) = a.get("/v1/admin/experiments").json()["variants"]
-    assert variant["impressions"] == 21
+    # A/B counters are shared: both replicas' impressions add up, read from either (each
+    # replica writes its impressions within 100 ms).
+    _within(2.0, lambda: a.get("/v1/admin/experiments").json()["variants"][0]["impressions"] == 21)
 
 
 CATEGORY = {"a": "shoes", "b": "socks"}
