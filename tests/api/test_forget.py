@@ -194,3 +194,16 @@ def test_forgetting_takes_the_shoppers_weight_out_of_trending_at_once(home: Path
         assert client.delete("/v1/users/fan").status_code == 200
         top = client.get("/v1/users/newcomer/recommendations", params={"n": 1}).json()
         assert top["items"][0]["item_id"] == "d"  # the shop's own best-seller again
+
+
+def test_an_explicit_unforget_accepts_the_shoppers_events_again(home: Path) -> None:
+    event = {"user_id": "back", "item_id": "a", "event_type": "view"}
+    with TestClient(create_app(make_settings(home))) as client:
+        assert client.post("/v1/events", json=event).json()["new"] == 1
+        assert client.delete("/v1/users/back").json()["events_deleted"] == 1
+        assert client.post("/v1/events", json=event).json()["new"] == 0  # tombstoned
+        lifted = client.post("/v1/users/back/unforget").json()
+        assert lifted == {"user_id": "back", "was_forgotten": True}
+        assert client.post("/v1/events", json=event).json()["new"] == 1
+        again = client.post("/v1/users/back/unforget").json()
+        assert again["was_forgotten"] is False

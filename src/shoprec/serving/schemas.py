@@ -230,6 +230,15 @@ class Forgotten(BaseModel):
     """Rows removed from the rejects files under the service's home."""
 
 
+class Unforgotten(BaseModel):
+    """Result of un-forgetting a shopper."""
+
+    user_id: str
+    """The shopper."""
+    was_forgotten: bool
+    """Whether they were forgotten (their events were being refused) until now."""
+
+
 class Reloaded(BaseModel):
     """Result of a model reload."""
 

@@ -36,6 +36,7 @@ from shoprec.events import (
     Item,
     ShopperState,
     StateStore,
+    unforget_shopper,
 )
 from shoprec.models import ModelVersions
 from shoprec.pipeline import RecommendedItem, Request
@@ -231,6 +232,15 @@ class Service:
         erased = self.live.forget(user_id, self.settings.home / REJECTS_FOLDER, self.pseudonyms)
         self.models.refit_soon()
         return erased
+
+    def unforget(self, user_id: UserId) -> bool:
+        """Accept a forgotten shopper's events again; whether they were forgotten.
+
+        Raises:
+            BackendUnavailableError: A shared backend is gone.
+        """
+        self.monitor.require_healthy()
+        return unforget_shopper(self.pseudonyms.of(user_id), self.live.backends.events)
 
     # -- catalogue -------------------------------------------------------------------------
     def item(self, item_id: ItemId) -> Item:

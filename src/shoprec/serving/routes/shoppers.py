@@ -1,4 +1,4 @@
-"""Shopper routes (admin key): a sample of stored shoppers, forgetting one."""
+"""Shopper routes (admin key): a sample of stored shoppers, forgetting one, un-forgetting."""
 
 from typing import Annotated
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from ..dependencies import ADMIN, ServiceDep, StatsDep, UserIdPath
 from ..openapi import COMMON, GUARDED, errors
-from ..schemas import Forgotten, Shoppers
+from ..schemas import Forgotten, Shoppers, Unforgotten
 
 router = APIRouter(prefix="/v1", tags=["shoppers"], responses=errors(*GUARDED, *COMMON))
 
@@ -27,7 +27,8 @@ def shoppers(
 def forget_user(user_id: UserIdPath, service: ServiceDep, stats: StatsDep) -> Forgotten:
     """Forget a shopper: events, live state, recent events on the dashboard, rejected rows.
 
-    Their later events are acknowledged but not stored, until ``shoprec users unforget``.
+    Their later events are acknowledged but not stored, until they are un-forgotten
+    (``POST /v1/users/{user_id}/unforget`` or ``shoprec users unforget``).
     """
     erased = service.forget(user_id)
     stats.forget(service.pseudonyms.of(user_id))
@@ -36,3 +37,9 @@ def forget_user(user_id: UserIdPath, service: ServiceDep, stats: StatsDep) -> Fo
         events_deleted=erased.events_deleted,
         rejects_deleted=erased.rejects_deleted,
     )
+
+
+@router.post("/users/{user_id}/unforget", dependencies=[ADMIN])
+def unforget_user(user_id: UserIdPath, service: ServiceDep) -> Unforgotten:
+    """Accept a forgotten shopper's events again (what they had stays deleted)."""
+    return Unforgotten(user_id=user_id, was_forgotten=service.unforget(user_id))
