@@ -36,32 +36,16 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import polars as pl
 import psycopg
+from event_store import as_events, make_batch  # the same synthetic batches
 
 from shoprec.data import EVENT_SCHEMA
 from shoprec.events import Event, EventStore, PostgresEventStore, SQLiteEventStore
-from shoprec.types import EventType
 
 BATCH_SIZES = (1, 100, 1000)
 THREADS = (1, 4)
-TYPES = np.array([t.value for t in (EventType.VIEW, EventType.CLICK, EventType.ADDTOCART)])
 
 Batch = pl.DataFrame | list[Event]
 Opener = Callable[[], EventStore]
-
-
-def make_batch(rng: np.random.Generator, start: int, size: int) -> pl.DataFrame:
-    """``size`` events shaped like a shop's log: 50k users, 20k items, sessions, few values."""
-    n = np.arange(start, start + size)
-    return pl.DataFrame(
-        {
-            "user_id": [f"user-{u}" for u in rng.integers(0, 50_000, size)],
-            "item_id": [f"sku-{i}" for i in rng.integers(0, 20_000, size)],
-            "event_type": TYPES[rng.integers(0, len(TYPES), size)],
-            "timestamp": 1_700_000_000.0 + n * 0.5,
-            "value": np.where(n % 10 == 0, 1.0, np.nan),
-            "session_id": [f"s-{k // 20}" for k in n],
-        }
-    ).with_columns(pl.col("value").fill_nan(None))
 
 
 def batches_for(rng: np.random.Generator, size: int, count: int) -> list[Batch]:
@@ -69,7 +53,7 @@ def batches_for(rng: np.random.Generator, size: int, count: int) -> list[Batch]:
     frames = [make_batch(rng, k * size, size) for k in range(count)]
     if size > 1:
         return list(frames)
-    return [[Event.model_validate(row) for row in f.iter_rows(named=True)] for f in frames]
+    return [as_events(f) for f in frames]
 
 
 def ingest_rate(open_store: Opener, size: int, threads: int, seconds: float) -> float:

@@ -42,3 +42,21 @@ def queue_behind_a_commit(
     for t in threads:
         t.join()
     return outcomes
+
+
+def race(write: Callable[[int], None], read: Callable[[threading.Event], None], n: int) -> None:
+    """Run ``n`` threads of ``write(thread)`` and one of ``read(writing)`` alongside.
+
+    ``writing`` is set while any writer runs, so ``read`` can loop until they are done.
+    """
+    writing = threading.Event()
+    writers = [threading.Thread(target=write, args=(t,)) for t in range(n)]
+    reader = threading.Thread(target=read, args=(writing,))
+    writing.set()
+    reader.start()
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    writing.clear()
+    reader.join()

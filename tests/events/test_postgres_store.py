@@ -17,7 +17,7 @@ from shoprec.events import Event, PostgresCatalog, PostgresEventStore
 from shoprec.events.postgres import Connection
 from shoprec.types import EventType
 
-from .group_commit import queue_behind_a_commit
+from .group_commit import queue_behind_a_commit, race
 
 
 def unstorable(user: str, t: float) -> Event:
@@ -99,7 +99,6 @@ def test_writers_in_two_stores_commit_in_seq_order_for_a_tailing_reader(
     # Two stores have two pools and two group-commit locks, as two processes would.
     n_threads, n_batches, size = 4, 25, 5
     seen: list[int] = []
-    writing = threading.Event()
     with PostgresEventStore(postgres_url) as first, PostgresEventStore(postgres_url) as second:
 
         def write(t: int) -> None:
@@ -107,7 +106,7 @@ def test_writers_in_two_stores_commit_in_seq_order_for_a_tailing_reader(
             for b in range(n_batches):
                 target.append([ev(f"t{t}", f"{b}-{j}", j) for j in range(size)])
 
-        def tail() -> None:
+        def tail(writing: threading.Event) -> None:
             # A reader that asks only for numbers above the last one it saw: if a higher
             # batch became visible before a lower one, the lower one would be skipped.
             last = 0
@@ -116,16 +115,7 @@ def test_writers_in_two_stores_commit_in_seq_order_for_a_tailing_reader(
                 seen.extend(page)
                 last = page[-1] if page else last
 
-        writers = [threading.Thread(target=write, args=(t,)) for t in range(n_threads)]
-        reader = threading.Thread(target=tail)
-        writing.set()
-        reader.start()
-        for w in writers:
-            w.start()
-        for w in writers:
-            w.join()
-        writing.clear()
-        reader.join()
+        race(write, tail, n_threads)
         log = second.since(0)
 
     total = n_threads * n_batches * size

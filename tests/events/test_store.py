@@ -22,6 +22,8 @@ from shoprec.events import (
 )
 from shoprec.types import EventType
 
+from .group_commit import race
+
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
@@ -206,29 +208,19 @@ def test_concurrent_appends_keep_every_batch_whole_and_numbered(store: EventStor
     n_threads, n_batches, size = 4, 15, 10
     acks: dict[int, tuple[int, int]] = {}  # last seq of a batch -> (thread, batch)
     torn: list[int] = []
-    writing = threading.Event()
 
     def write(t: int) -> None:
         for b in range(n_batches):
             batch = [ev(f"t{t}", f"{b}-{j}", b * size + j) for j in range(size)]
             acks[store.append(batch)] = (t, b)
 
-    def read() -> None:
+    def read(writing: threading.Event) -> None:
         while writing.is_set():
             seen = store.count()  # one consistent snapshot: whole batches only
             if seen % size:
                 torn.append(seen)
 
-    writers = [threading.Thread(target=write, args=(t,)) for t in range(n_threads)]
-    reader = threading.Thread(target=read)
-    writing.set()
-    reader.start()
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join()
-    writing.clear()
-    reader.join()
+    race(write, read, n_threads)
 
     total = n_threads * n_batches * size
     log = store.since(0)
