@@ -11,6 +11,7 @@ from shoprec.data import (
     Interactions,
     cold_item_split,
     cold_user_split,
+    leave_last_purchase_out,
     leave_one_out,
     make_split,
     temporal_split,
@@ -149,3 +150,26 @@ def test_make_split_dispatches_by_name() -> None:
     assert _cases(cold, data) == _cases(cold_user_split(data, seed=4).test, data)
     with pytest.raises(ConfigError, match="unknown protocol 'kfold'"):
         make_split(data, "kfold")
+
+
+def test_leave_last_purchase_out_predicts_purchases_with_carts_as_input() -> None:
+    # u: cart 1, buy 1, cart 2, fav 3, buy 2, cart 4 (after the last purchase: dropped)
+    # v: buy 5 (one purchase: training only)
+    events = pl.DataFrame(
+        {
+            "user_id": ["u"] * 6 + ["v"],
+            "item_id": ["1", "1", "2", "3", "2", "4", "5"],
+            "event_type": ["addtocart", "purchase", "addtocart", "favorite", "purchase"]
+            + ["addtocart", "purchase"],
+            "timestamp": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.0],
+        }
+    )
+    data = _data(events)
+    split = leave_last_purchase_out(data)
+    assert _cases(split.validation, data) == [("u", ["1"], "1")]
+    assert _cases(split.test, data) == [("u", ["1", "1", "2", "3"], "2")]
+    assert split.train.n_events == 2  # u's first cart, v's purchase
+    assert split.test_train.n_events == 5
+    assert make_split(data, "loo-purchase").test.targets.tolist() == split.test.targets.tolist()
+    with pytest.raises(DataError, match="two 'purchase'"):
+        leave_last_purchase_out(data.with_events(events.filter(pl.col("user_id") == "v")))

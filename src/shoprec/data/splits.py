@@ -1,7 +1,8 @@
 """Train/validation/test splits of an interaction log.
 
-Leave-one-out (the default benchmark protocol), a global temporal split, and cold-item /
-cold-user variants of leave-one-out; :func:`make_split` picks one by name.
+Leave-one-out (the default benchmark protocol), leave-last-purchase-out (multi-behaviour
+logs), a global temporal split, and cold-item / cold-user variants of leave-one-out;
+:func:`make_split` picks one by name.
 """
 
 from __future__ import annotations
@@ -139,6 +140,50 @@ def leave_one_out(data: Interactions) -> Split:
     )
 
 
+def leave_last_purchase_out(data: Interactions, event_type: str = "purchase") -> Split:
+    """Leave-one-out on purchases: test = each user's last purchase, validation = the one before.
+
+    "What will this shopper buy next?" on a multi-behaviour log: carts and favourites are
+    input, never targets. Per user, events after the last purchase are dropped (they come after
+    the moment predicted); the events between the two held-out purchases are history for the
+    test case (in ``test_train``) but not training data for validation. Users with fewer than
+    two purchases stay entirely in training and are not evaluated.
+
+    Raises:
+        DataError: When no user has two ``event_type`` events.
+    """
+    bought = (pl.col(Columns.EVENT_TYPE) == event_type).cast(pl.Int64)
+    ranked = (
+        data.events.with_row_index("_row")
+        .with_columns(pl.col(Columns.TIMESTAMP).fill_null(0.0).alias("_t"))
+        .sort([Columns.USER, "_t", "_row"])
+        # _k: purchases at or after this event; _m: the user's purchases.
+        .with_columns(
+            bought.reverse().cum_sum().reverse().over(Columns.USER).alias("_k"),
+            bought.sum().over(Columns.USER).alias("_m"),
+            bought.alias("_p"),
+        )
+        .sort("_row")
+    )
+    helpers = ["_row", "_t", "_k", "_m", "_p"]
+    evaluated = pl.col("_m") >= 2
+    is_test = evaluated & (pl.col("_k") == 1) & (pl.col("_p") == 1)
+    is_val = evaluated & (pl.col("_k") == 2) & (pl.col("_p") == 1)
+    before_val = ~evaluated | (pl.col("_k") >= 3) | ((pl.col("_k") == 2) & (pl.col("_p") == 0))
+    between = evaluated & (pl.col("_k") == 1) & (pl.col("_p") == 0)
+    if ranked.filter(is_test).height == 0:
+        raise DataError(f"loo-purchase split: no user has two {event_type!r} events")
+    train = data.with_events(ranked.filter(before_val).drop(helpers))
+    test_train = data.with_events(ranked.filter(before_val | is_val | between).drop(helpers))
+    item_index = _item_index(data)
+    return Split(
+        train=train,
+        validation=_eval_set(train, ranked.filter(is_val), item_index),
+        test_train=test_train,
+        test=_eval_set(test_train, ranked.filter(is_test), item_index),
+    )
+
+
 def _check_fraction(name: str, value: float) -> None:
     if not 0.0 < value < 1.0:
         raise ConfigError(f"{name} must be between 0 and 1 (exclusive), got {value}")
@@ -272,7 +317,7 @@ def cold_user_split(data: Interactions, fraction: float = 0.1, seed: int = 0) ->
 
 
 #: Protocol names accepted by :func:`make_split` (and ``shoprec benchmark --protocol``).
-SPLIT_PROTOCOLS = ("loo", "temporal", "cold-item", "cold-user")
+SPLIT_PROTOCOLS = ("loo", "loo-purchase", "temporal", "cold-item", "cold-user")
 
 
 def make_split(data: Interactions, protocol: str = "loo", seed: int = 0) -> Split:
@@ -283,6 +328,8 @@ def make_split(data: Interactions, protocol: str = "loo", seed: int = 0) -> Spli
     """
     if protocol == "loo":
         return leave_one_out(data)
+    if protocol == "loo-purchase":
+        return leave_last_purchase_out(data)
     if protocol == "temporal":
         return temporal_split(data)
     if protocol == "cold-item":
