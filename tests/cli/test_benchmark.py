@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+import shoprec.cli.benchmark as cli_benchmark
 from shoprec.cli import app
+from shoprec.cli.app import parse_model_params
 from shoprec.cli.benchmark import comparison_table
+from shoprec.errors import ConfigError
 
 MODELS = ("popularity", "covisit", "ease", "sasrec", "als")
 
@@ -80,3 +85,73 @@ def test_benchmark_prints_progress_lines_off_a_terminal(tmp_path: Path) -> None:
         ("6", "covisit: test fit, seed 0"),
         ("7", "done"),
     ]
+
+
+def test_model_params_are_per_model_or_for_every_model() -> None:
+    keys = ["sasrec", "ease", "covisit"]
+    pairs = ["sasrec.hidden=128", "sasrec.item_repr=id", "ease.l2=500.5", "max_epochs=3"]
+    assert parse_model_params(pairs, keys) == {
+        "sasrec": {"hidden": 128, "item_repr": "id", "max_epochs": 3},
+        "ease": {"l2": 500.5, "max_epochs": 3},
+        "covisit": {"max_epochs": 3},
+    }
+    assert parse_model_params(["ease.l2=1"], keys) == {"ease": {"l2": 1}}
+    assert parse_model_params(None, keys) == {}
+    with pytest.raises(ConfigError, match="'als' is not one of the models"):
+        parse_model_params(["als.factors=64"], keys)
+    for bad in ("sasrec.hidden", "sasrec.=1", "=1"):
+        with pytest.raises(ConfigError, match="expected MODEL.NAME=VALUE"):
+            parse_model_params([bad], keys)
+
+
+def test_benchmark_fixes_parameters_or_skips_every_search(tmp_path: Path) -> None:
+    runner = CliRunner()
+    shop = tmp_path / "shop"
+    generated = runner.invoke(app, ["data", "generate", "--output", str(shop), "--preset", "small"])
+    assert generated.exit_code == 0, generated.output
+    base = ["benchmark", "--data", str(shop), "--models", "popularity,covisit"]
+
+    def steps(*extra: str) -> tuple[list[str], list[dict[str, Any]]]:
+        out = tmp_path / "-".join(extra)
+        result = runner.invoke(app, [*base, *extra, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        lines = re.findall(r"^\[\d/\d\] \d\d:\d\d:\d\d (.+)$", result.output, flags=re.MULTILINE)
+        return lines, json.loads((out / "results.json").read_text())
+
+    # covisit's grid of four becomes one fit: the fixed value over its defaults.
+    lines, rows = steps("-p", "covisit.normalization=cosine")
+    assert [line for line in lines if "tuning" in line] == [
+        "popularity: tuning 1/1",
+        "covisit: tuning 1/1",
+    ]
+    assert rows[1]["params"] == {"normalization": "cosine"}
+    lines, rows = steps("--no-tune")
+    assert "covisit: tuning 1/1" in lines and rows[1]["params"] == {}
+
+    bad = runner.invoke(app, [*base, "-p", "covisit.nope=1", "--output", str(tmp_path / "x")])
+    assert isinstance(bad.exception, ConfigError) and "covisit: invalid parameters" in str(
+        bad.exception
+    )
+    assert not (tmp_path / "x").exists()  # refused before any fit
+
+
+def test_optimize_keeps_plain_params_for_every_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def compress(data: object, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        seen[key] = kwargs["params"]
+        return []
+
+    monkeypatch.setattr(cli_benchmark, "load_dataset", lambda path: None)
+    monkeypatch.setattr(cli_benchmark, "run_compression_benchmark", compress)
+    monkeypatch.setattr(cli_benchmark, "summary_rows", lambda rows: (["variant", "x"], []))
+    args = ["benchmark", "--data", str(tmp_path), "--optimize", "--models", "sasrec,sasrec-id"]
+    result = CliRunner().invoke(
+        app, [*args, "-p", "hidden=32", "-p", "sasrec-id.max_len=20", "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == {"sasrec": {"hidden": 32}, "sasrec-id": {"hidden": 32, "max_len": 20}}
+    refused = CliRunner().invoke(app, [*args, "--no-tune"])
+    assert isinstance(refused.exception, ConfigError)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shoprec.evaluation import html_report, markdown, write_html, write_results
+from shoprec.evaluation.report import importance_plot, importances
 
 ROWS: list[dict[str, Any]] = [
     {
@@ -102,3 +103,34 @@ def test_html_report_leaves_out_plots_without_their_metrics() -> None:
 def test_write_results_also_writes_the_html_report(tmp_path: Path) -> None:
     write_results(ROWS, tmp_path, "t")
     assert (tmp_path / "report.html").read_text() == html_report(ROWS, "t")
+
+
+def test_feature_importance_table_plot_and_file(tmp_path: Path) -> None:
+    shares = {f"f{i:02d}": (25 - i) / 325 for i in range(25)}  # f00 the most important
+    rows = [
+        {**ROWS[0], "feature_importance": shares, "candidate_recall": 0.61, "seeds": 1},
+        {**ROWS[1], "feature_importance": {"same_brand": 0.7, "pop_all": 0.3}},
+        {"model": "als", "skipped": "too big"},
+    ]
+    assert importances(rows) == {"ease": shares, "sasrec": {"same_brand": 0.7, "pop_all": 0.3}}
+    md = markdown(rows, "t").splitlines()
+    assert "| rank | ease | sasrec |" in md
+    assert "| 1 | f00 (0.077) | same_brand (0.700) |" in md
+    assert "| 3 | f02 (0.071) | – |" in md
+    assert "| 10 | f09 (0.049) | – |" in md and not any(line.startswith("| 11 |") for line in md)
+    assert "Candidate recall (share of targets among the candidates): ease 0.610." in md
+    bars = importance_plot("ease", shares).axes[0]
+    assert len(bars.patches) == 20
+    assert [t.get_text() for t in bars.get_yticklabels()][-1] == "f00"  # the largest on top
+    write_results(rows, tmp_path, "t")
+    assert json.loads((tmp_path / "feature_importance.json").read_text()) == importances(rows)
+    page = (tmp_path / "report.html").read_text()
+    assert "<figure id='importance-ease'>" in page and "<figure id='importance-sasrec'>" in page
+    assert "<td>f00 (0.077)</td>" in page
+
+
+def test_no_importance_file_or_section_without_a_ranker(tmp_path: Path) -> None:
+    write_results(ROWS, tmp_path, "t")
+    assert not (tmp_path / "feature_importance.json").exists()
+    assert "importance" not in (tmp_path / "report.html").read_text().lower()
+    assert "importance" not in markdown(ROWS, "t").lower()

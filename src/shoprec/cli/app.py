@@ -105,8 +105,38 @@ def parse_params(pairs: list[str] | None, base: dict[str, Any] | None = None) ->
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise ConfigError(f"--param {pair!r}: expected NAME=VALUE")
-        try:
-            params[name] = json.loads(text)
-        except json.JSONDecodeError:
-            params[name] = text
+        params[name] = _param_value(text)
     return params
+
+
+def _param_value(text: str) -> Any:
+    """A ``--param`` value: JSON when it parses (numbers, booleans, lists), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_model_params(pairs: list[str] | None, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Per-model ``--param`` values: ``MODEL.NAME=VALUE`` for one model, ``NAME=VALUE`` for all.
+
+    ``["sasrec.hidden=128", "ease.l2=500"]`` -> ``{"sasrec": {"hidden": 128}, "ease": {"l2":
+    500}}``; a plain ``NAME=VALUE`` goes to every key in ``keys``. Only the models named (all of
+    them, with a plain pair) get an entry. Values are read as in :func:`parse_params`.
+
+    Raises:
+        ConfigError: For a pair without ``=`` or a ``MODEL.`` prefix that is not in ``keys``.
+    """
+    per_model: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        model, dot, field = name.partition(".")
+        if not sep or not name or (dot and not field):
+            raise ConfigError(f"--param {pair!r}: expected MODEL.NAME=VALUE or NAME=VALUE")
+        if dot and model not in keys:
+            raise ConfigError(
+                f"--param {pair!r}: {model!r} is not one of the models ({', '.join(keys)})"
+            )
+        for key in [model] if dot else keys:
+            per_model.setdefault(key, {})[field if dot else name] = _param_value(text)
+    return per_model

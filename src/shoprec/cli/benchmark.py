@@ -1,8 +1,10 @@
 """``shoprec benchmark`` and ``shoprec evaluate``: offline measurement on a dataset folder.
 
 ``benchmark`` tunes each model on the validation target over its search space, then fits on
-train + validation and scores the test target; ``evaluate`` does the same for one model with
-the parameters given (no search). Both write ``results.json`` / ``.md`` / ``.png`` and a
+train + validation and scores the test target; ``-p MODEL.NAME=VALUE`` fixes a model's
+parameters instead (it is fit with those alone, no search) and ``--no-tune`` fits every model
+with its defaults. ``evaluate`` does the same for one model with the parameters given (no
+search). Both write ``results.json`` / ``.md`` / ``.png`` and a
 self-contained ``report.html`` when asked (``evaluate --html PATH`` writes just the page).
 
 Progress goes to stderr: rich bars on a terminal, one plain flushed line per step otherwise,
@@ -35,13 +37,23 @@ from shoprec.errors import ConfigError
 from shoprec.evaluation import ProgressCallback, run_benchmark, summary, write_html
 from shoprec.optimize import run_compression_benchmark, summary_rows
 
-from .app import ParamOption, app, console, err_console, parse_params
+from .app import ParamOption, app, console, err_console, parse_model_params, parse_params
 
 DataArg = Annotated[
     Path, typer.Option("--data", help="Dataset folder (shoprec format) or native-format files.")
 ]
 ProtocolOption = Annotated[str, typer.Option(help=f"Split protocol: {', '.join(SPLIT_PROTOCOLS)}.")]
 SeedsOption = Annotated[int, typer.Option(min=1, help="Final fits per model (mean and std).")]
+ModelParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="Fix a hyperparameter as MODEL.NAME=VALUE (JSON value, else text): that model is "
+        "fit with its fixed values alone, without its search; NAME=VALUE fixes it for every "
+        "model (--optimize: the compressed models' settings). Repeatable.",
+    ),
+]
 
 
 def _metric_table(header: list[str], lines: list[list[str]], title: str | None) -> Table:
@@ -190,7 +202,15 @@ def benchmark(
         int | None,
         typer.Option(min=1, help="--optimize: fixed epoch budget instead of early stopping."),
     ] = None,
-    param: ParamOption = None,
+    param: ModelParamOption = None,
+    no_tune: Annotated[
+        bool,
+        typer.Option(
+            "--no-tune",
+            help="No hyperparameter search: every model with its defaults (iterative ones "
+            "still early-stop on validation to find their epoch count).",
+        ),
+    ] = False,
     model_dir: Annotated[
         Path | None,
         typer.Option(
@@ -201,12 +221,17 @@ def benchmark(
 ) -> None:
     """Tune each model on validation, test it, write and print the comparison."""
     keys = [k.strip() for k in models.split(",") if k.strip()]
+    fixed = parse_model_params(param, keys)
     if optimize:
-        _optimize(data, keys, output, epochs, parse_params(param), model_dir)
+        if no_tune:
+            raise ConfigError("--no-tune goes without --optimize (which does not search)")
+        _optimize(data, keys, output, epochs, fixed, model_dir)
         return
     if model_dir is not None:
         raise ConfigError("--model-dir goes with --optimize")
-    rows = _run(data, keys, protocol, seeds, output, None)
+    params: dict[str, dict[str, Any]] = {key: {} for key in keys} if no_tune else {}
+    params.update(fixed)
+    rows = _run(data, keys, protocol, seeds, output, params or None)
     title = f"{data.name} ({protocol}, test target)"
     console.print(comparison_table(rows, title, console.width))
     console.print(
@@ -221,10 +246,10 @@ def _optimize(
     keys: list[str],
     output: Path,
     epochs: int | None,
-    params: dict[str, Any],
+    params: dict[str, dict[str, Any]],
     model_dir: Path | None,
 ) -> None:
-    """``benchmark --optimize``: one compression table per model key."""
+    """``benchmark --optimize``: one compression table per model key (``params`` per key)."""
     if model_dir is not None and len(keys) != 1:
         raise ConfigError("--model-dir compresses one model: give one key in --models")
     data = load_dataset(data_path)
@@ -234,7 +259,7 @@ def _optimize(
             rows = run_compression_benchmark(
                 data,
                 key,
-                params=params,
+                params=params.get(key, {}),
                 epochs=epochs,
                 output=out,
                 progress=update,

@@ -1,8 +1,10 @@
 """Benchmark reports: ``results.json``, ``results.md``, ``results.png`` and ``report.html``.
 
 The HTML report is one self-contained file (plots embedded as PNG data URIs, no scripts, no
-external assets): the comparison tables, metric bars per model, NDCG@10 by shopper activity
-and catalogue coverage against popularity bias.
+external assets): the comparison tables, metric bars per model, NDCG@10 by shopper activity,
+catalogue coverage against popularity bias and, for models that report one (learned rankers),
+their feature importance. That importance is also written as ``feature_importance.json``
+(model -> feature -> share) beside ``results.json``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ EXTRA_COLUMNS = (
 
 #: Metrics compared in the plot.
 PLOT_METRICS = ("HR@10", "NDCG@10")
+
+#: Features listed per model in the markdown table / plotted in the HTML report.
+TOP_FEATURES_TABLE = 10
+TOP_FEATURES_PLOT = 20
+_IMPORTANCE_NOTE = (
+    f"Feature importance (share of the ranker's total, mean over seeds; top {TOP_FEATURES_TABLE}):"
+)
 
 
 def _json_safe(value: Any) -> Any:
@@ -107,7 +116,44 @@ def markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     if _buckets(rows):
         lines += ["", "NDCG@10 by input history length (cases per bucket in brackets):", ""]
         lines += _table(*_activity_table(rows))
+    if importances(rows):
+        lines += ["", _IMPORTANCE_NOTE, ""]
+        lines += _table(*_importance_table(rows))
+        recall = _recall_note(rows)
+        if recall:
+            lines += ["", recall]
     return "\n".join(lines) + "\n"
+
+
+def importances(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Model -> its feature importance (most important first), for the rows that report one."""
+    return {
+        str(r["model"]): dict(r["feature_importance"]) for r in rows if r.get("feature_importance")
+    }
+
+
+def _importance_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the top features: one column per model, ``name (share)`` cells."""
+    ranked = {m: list(imp.items())[:TOP_FEATURES_TABLE] for m, imp in importances(rows).items()}
+    depth = max(len(top) for top in ranked.values())
+    lines = [
+        [str(i + 1)]
+        + [f"{top[i][0]} ({top[i][1]:.3f})" if i < len(top) else "–" for top in ranked.values()]
+        for i in range(depth)
+    ]
+    return ["rank", *ranked], lines
+
+
+def _recall_note(rows: Sequence[dict[str, Any]]) -> str:
+    """A line with each ranker's candidate recall (share of targets among its candidates)."""
+    parts = [
+        f"{r['model']} {_cell(r, 'candidate_recall', 3)}"
+        for r in rows
+        if r.get("candidate_recall") is not None
+    ]
+    if not parts:
+        return ""
+    return "Candidate recall (share of targets among the candidates): " + ", ".join(parts) + "."
 
 
 def _activity_table(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -193,6 +239,21 @@ def coverage_plot(rows: Sequence[dict[str, Any]]) -> Figure:
     return fig
 
 
+def importance_plot(model: str, importance: dict[str, float]) -> Figure:
+    """Horizontal bars of a model's most important features (the largest on top)."""
+    top = sorted(importance.items(), key=lambda item: -item[1])[:TOP_FEATURES_PLOT]
+    fig = _figure(6.5, 0.28 * len(top) + 1.2)
+    ax = fig.add_subplot()
+    names = [name for name, _ in top][::-1]
+    bars = ax.barh(names, [share for _, share in top][::-1])
+    ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel("share of the total importance")
+    ax.set_title(f"{model}: top {len(top)} features", fontsize=9)
+    ax.margins(x=0.15)
+    return fig
+
+
 def plot(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
     """Write the metric bar chart (see :func:`metric_bars`) to ``path`` as PNG."""
     metric_bars(rows, title).savefig(path, dpi=120)
@@ -221,8 +282,20 @@ _STYLE = (
 )
 
 
+def _html_figure(name: str, fig: Figure, caption: str) -> str:
+    alt = html.escape(caption, quote=True)
+    return (
+        f"<figure id='{html.escape(name, quote=True)}'><img alt='{alt}' src='{_data_uri(fig)}'>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
 def html_report(rows: Sequence[dict[str, Any]], title: str) -> str:
-    """A self-contained HTML page: tables and the three plots embedded as PNG data URIs."""
+    """A self-contained HTML page: tables and plots embedded as PNG data URIs.
+
+    The plots: metric bars, NDCG@10 by activity and coverage vs popularity bias (when the rows
+    carry those figures), and one feature-importance chart per model that reports importance.
+    """
     ran = [r for r in rows if "skipped" not in r]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -263,11 +336,20 @@ def html_report(rows: Sequence[dict[str, Any]], title: str) -> str:
                 )
             )
         parts.append("<h2>Plots</h2>")
-        for name, fig, caption in figures:
-            parts.append(
-                f"<figure id='{name}'><img alt='{html.escape(caption)}' src='{_data_uri(fig)}'>"
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            )
+        parts += [_html_figure(name, fig, caption) for name, fig, caption in figures]
+    if importances(ran):
+        parts += [
+            "<h2>Feature importance</h2>",
+            f"<p>{html.escape(_IMPORTANCE_NOTE)}</p>",
+            _html_table(*_importance_table(ran)),
+        ]
+        recall = _recall_note(ran)
+        if recall:
+            parts.append(f"<p>{html.escape(recall)}</p>")
+        for model, importance in importances(ran).items():
+            caption = f"{model}: the {TOP_FEATURES_PLOT} most important features."
+            fig = importance_plot(model, importance)
+            parts.append(_html_figure(f"importance-{model}", fig, caption))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -279,11 +361,20 @@ def write_html(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
 
 
 def write_results(rows: Sequence[dict[str, Any]], output: Path, title: str) -> None:
-    """Write ``results.json``, ``.md``, ``.png`` and ``report.html`` into ``output`` (created)."""
+    """Write ``results.json``, ``.md``, ``.png`` and ``report.html`` into ``output`` (created).
+
+    When some model reports feature importance, ``feature_importance.json`` too (model ->
+    feature -> share, the most important first).
+    """
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(
         json.dumps(_json_safe(list(rows)), indent=2) + "\n", encoding="utf-8"
     )
+    shares = importances(rows)
+    if shares:
+        (output / "feature_importance.json").write_text(
+            json.dumps(_json_safe(shares), indent=2) + "\n", encoding="utf-8"
+        )
     (output / "results.md").write_text(markdown(rows, title), encoding="utf-8")
     plot(rows, output / "results.png", title)
     write_html(rows, output / "report.html", title)

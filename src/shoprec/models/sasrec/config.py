@@ -16,7 +16,10 @@ class SASRecConfig(BaseConfig):
     """Configuration of :class:`~shoprec.models.sasrec.SASRec`.
 
     Defaults are the values chosen on the Amazon Beauty validation target (see
-    ``docs/benchmarks.md``).
+    ``docs/benchmarks.md``). ``shoprec benchmark`` chooses ``hidden``, ``dropout`` (with
+    ``emb_dropout``, the same value), ``id_dropout`` and ``max_len`` again on each dataset's
+    validation target (``SASRec.search_space``, searched one parameter at a time from these
+    defaults).
     """
 
     item_repr: ItemRepr = "fused"
