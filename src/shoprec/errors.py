@@ -12,7 +12,8 @@
     ├── ModelError                    a model cannot do what was asked
     │   ├── NotFittedError            used before ``fit``/``load``
     │   ├── UnknownModelError         no model is registered under that key
-    │   └── ArtifactError             a saved model directory is missing, corrupt or incompatible
+    │   ├── ArtifactError             a saved model directory is missing, corrupt or incompatible
+    │   └── LeakageError              a ranker's training targets were in its sources' data
     └── MissingDependencyError        an optional extra is not installed (names the extra)
 
 The CLI and the HTTP layer map these to one-line messages / 4xx responses; anything else is a bug.
@@ -92,6 +93,16 @@ class UnknownModelError(ModelError):
 
 class ArtifactError(ModelError):
     """A saved model directory is missing, corrupt or of an incompatible schema version."""
+
+
+class LeakageError(ModelError):
+    """A learned ranker would train on targets its candidate sources were fit on.
+
+    Raised by the ranking stage's leakage guard: the sources must be fit on the events before
+    the targets, or the ranker learns to trust scores that already know the answer. A bug in
+    how the training set was built, never a property of the data, so it is not a ConfigError
+    (which the benchmark reports as "skipped" instead of failing).
+    """
 
 
 class MissingDependencyError(ShoprecError):

@@ -30,8 +30,26 @@ TINY_SASREC: dict[str, Any] = {
 }
 
 
+#: The ranked recommender over cheap sources, its text source on the hashing encoder.
+TINY_RANKED: dict[str, Any] = {
+    "sources": {
+        "covisit": {"key": "covisit", "k": 5},
+        "popularity": {"key": "popularity", "k": 5},
+        "text": {"key": "text", "k": 5},
+    },
+    "text_encoder": "hashing-32",
+    "ranker_params": {"n_threads": 1},
+}
+
+
 def _is_torch_model(key: str) -> bool:
-    return key.startswith("sasrec")
+    return key.startswith("sasrec") or key == "ranked-deepfm"
+
+
+def _config(key: str) -> dict[str, Any] | None:
+    if key.startswith("ranked"):
+        return TINY_RANKED
+    return TINY_SASREC if key.startswith("sasrec") else None
 
 
 def _keys() -> list[Any]:
@@ -45,14 +63,14 @@ def _keys() -> list[Any]:
 def make_model(request: pytest.FixtureRequest) -> Iterator[MakeModel]:
     key: str = request.param
     if not _is_torch_model(key):
-        yield lambda: create_model(key)
+        yield lambda: create_model(key, _config(key))
         return
     torch = pytest.importorskip("torch")
     # Bit-identical refits need one thread and deterministic kernels.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    yield lambda: create_model(key, TINY_SASREC)
+    yield lambda: create_model(key, _config(key))
     torch.use_deterministic_algorithms(False)
     torch.set_num_threads(threads)
 

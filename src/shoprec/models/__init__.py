@@ -25,6 +25,11 @@ register_lazy("sasrec-bf16", "shoprec.models.sasrec", "SASRecHalf", dtype="bfloa
 register_lazy("sasrec-pruned", "shoprec.models.sasrec", "SASRecPruned")
 register_lazy("sasrec-distilled", "shoprec.models.sasrec", "SASRecDistilled")
 register_lazy("sasrec-onnx", "shoprec.models.sasrec", "SASRecOnnx")
+# The learned ranking stage (issue #19): candidates from several models, ordered by a learned
+# ranker. The class lives in the ranking layer above (it composes models), so it is named here
+# and imported on first use, never by `import shoprec.models`.
+register_lazy("ranked", "shoprec.ranking.ranked", "RankedRecommender")
+register_lazy("ranked-deepfm", "shoprec.ranking.ranked", "RankedRecommender", ranker="deepfm")
 
 __all__ = [
     "ALS",

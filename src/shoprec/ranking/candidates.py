@@ -1,0 +1,287 @@
+"""Candidate generation for the learned ranker: the union of several sources' top-K per history.
+
+Each source is anything with a whole-catalogue ``score_batch`` (every registered model, and
+:class:`TextSimilarity` for the special ``"text"`` source). For a batch of histories each
+source's scores are masked (exclusions, an ``only`` restriction, unscorable items), its top
+``k`` per row found by a partial sort (ties by lower item row, as the evaluation ranks them),
+and the union kept with every candidate's score and 1-based rank in each source.
+Everything is batched array work: the same call serves one request or a batch of 256 shoppers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from shoprec.data import UserSequences
+from shoprec.errors import DataError, ModelError
+from shoprec.models import BaseConfig
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+#: Key of the text-similarity source (not a registered model: it needs no training).
+TEXT_SOURCE = "text"
+#: Latest distinct history items the text query vector averages (weights ``0.5 ** k``).
+TEXT_RECENT = 5
+
+
+class SourceSpec(BaseConfig):
+    """One candidate source of the ranked recommender."""
+
+    key: str
+    """Registered model key (``"sasrec"``, ``"covisit"``, ...) or ``"text"`` (cosine of item
+    text vectors to the latest items)."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Config values of the model (validated by that model's own config when fit)."""
+
+    k: int = Field(ge=1)
+    """Candidates this source contributes per request (its top ``k``)."""
+
+
+@runtime_checkable
+class BatchScorer(Protocol):
+    """A candidate source: whole-catalogue scores for a batch of histories (NaN = cannot score)."""
+
+    def score_batch(self, histories: UserSequences) -> npt.NDArray[Any]:
+        """Scores ``(B, n_items)``."""
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    """One request's candidates with what each source said about them.
+
+    Attributes:
+        rows: ``(C,)`` item rows in the model's item vocabulary (ascending).
+        source_names: The sources, in the column order of ``scores`` and ``ranks``.
+        scores: ``(C, S)`` each source's score; NaN where it did not propose the item.
+        ranks: ``(C, S)`` each source's 1-based rank of the item; NaN where absent.
+    """
+
+    rows: IntArray
+    source_names: tuple[str, ...]
+    scores: FloatArray
+    ranks: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def history_rows(histories: UserSequences) -> list[IntArray]:
+    """Each history's item rows (what a ranking excludes by default)."""
+    return [histories.items_of(u) for u in range(len(histories))]
+
+
+def check_history(histories: UserSequences, n_items: int) -> None:
+    """Raise when a history refers to an item row outside ``[0, n_items)``.
+
+    Raises:
+        DataError: For an out-of-range item index (map ids with ``item_vocab``).
+    """
+    items = histories.items
+    if len(items) and (int(items.min()) < 0 or int(items.max()) >= n_items):
+        raise DataError(f"history item indices must lie in [0, {n_items}); map ids with item_vocab")
+
+
+class TextSimilarity:
+    """The ``"text"`` source: cosine between item text vectors and the shopper's recent items.
+
+    The query vector is the ``0.5 ** k``-weighted sum of the vectors of the latest
+    :data:`TEXT_RECENT` distinct history items (``k = 0`` the latest). Items without text, and
+    histories whose recent items have none, cannot be scored (NaN).
+
+    Each history's row is its own matrix-vector product: slower than one matrix product for the
+    batch, but a shopper's scores never depend on who else is in the batch (BLAS sums a matrix
+    product in an order that depends on its shape), so offline and online agree to the bit.
+
+    Args:
+        vectors: ``(N, D)`` item text vectors, unit length or zero (no text).
+    """
+
+    def __init__(self, vectors: FloatArray) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.has_text = np.linalg.norm(self.vectors, axis=1) > 0
+
+    @property
+    def n_items(self) -> int:
+        """Number of item rows."""
+        return len(self.vectors)
+
+    def query_vectors(self, histories: UserSequences) -> FloatArray:
+        """``(B, D)`` unit query vectors; zero rows where no recent item has text."""
+        b, k, items = recent_distinct(histories, TEXT_RECENT)
+        # (B, TEXT_RECENT) slots; an empty slot points at row 0 with weight 0 (adds exactly 0).
+        slots = np.zeros((len(histories), TEXT_RECENT), dtype=np.int64)
+        weights = np.zeros((len(histories), TEXT_RECENT), dtype=np.float32)
+        slots[b, k] = items
+        weights[b, k] = 0.5**k
+        # A sum over the slot axis adds each row's terms in slot order, whatever the batch.
+        query = (weights[:, :, None] * self.vectors[slots]).sum(axis=1)  # (B, D)
+        norms = np.linalg.norm(query, axis=1, keepdims=True)
+        unit: FloatArray = np.divide(query, norms, out=np.zeros_like(query), where=norms > 0)
+        return unit
+
+    def score_batch(self, histories: UserSequences) -> FloatArray:
+        """Cosine of every item to each history's query vector ``(B, N)``; NaN = no text."""
+        check_history(histories, self.n_items)
+        query = self.query_vectors(histories)
+        out = np.full((len(histories), self.n_items), np.nan, dtype=np.float32)
+        for row in np.flatnonzero(query.any(axis=1)):
+            out[row] = self.vectors @ query[row]
+        out[:, ~self.has_text] = np.nan
+        return out
+
+
+def recent_distinct(histories: UserSequences, n: int) -> tuple[IntArray, IntArray, IntArray]:
+    """The latest ``n`` distinct items of every history, as flat arrays.
+
+    Returns:
+        ``(b, k, items)``: history row, recency (0 = the latest distinct item) and item row of
+        each kept entry, grouped by history row and ordered by recency within it.
+    """
+    lengths = histories.lengths()
+    total = len(histories.items)
+    b = np.repeat(np.arange(len(histories), dtype=np.int64), lengths)
+    back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(total)  # 0 = latest event
+    items = histories.items
+    # Each (history, item) pair once, at its latest occurrence.
+    order = np.lexsort((back, items, b))
+    first = np.ones(total, dtype=bool)
+    first[1:] = (b[order][1:] != b[order][:-1]) | (items[order][1:] != items[order][:-1])
+    keep = order[first]
+    keep = keep[np.lexsort((back[keep], b[keep]))]
+    kb = b[keep]
+    k = np.arange(len(keep)) - np.searchsorted(kb, kb, side="left")
+    sel = k < n
+    return kb[sel], k[sel].astype(np.int64), items[keep][sel]
+
+
+class CandidateGenerator:
+    """The union of several sources' top-K per history.
+
+    Args:
+        sources: Source name -> (fitted source, how many candidates it contributes).
+        n_items: Catalogue size every source scores.
+    """
+
+    def __init__(self, sources: Mapping[str, tuple[BatchScorer, int]], n_items: int) -> None:
+        self.sources = dict(sources)
+        self.names = tuple(self.sources)
+        self.n_items = n_items
+
+    def generate(
+        self,
+        histories: UserSequences,
+        exclude: Sequence[IntArray] | None = None,
+        only: Sequence[IntArray] | None = None,
+    ) -> list[CandidateSet]:
+        """One :class:`CandidateSet` per history.
+
+        Args:
+            histories: The requests' histories (item rows of the model's vocabulary).
+            exclude: Per history, item rows never returned.
+            only: Per history, the only item rows that may be returned (e.g. search results).
+
+        Raises:
+            DataError: When a history refers to an unknown item row.
+            ModelError: When a source's scores do not cover the catalogue.
+        """
+        check_history(histories, self.n_items)
+        n_rows, n = len(histories), self.n_items
+        # Costs are negated scores: +inf marks what may not be returned.
+        banned = None
+        if exclude is not None:
+            ex_rows, ex_cols = _flat_rows(exclude), _flat(exclude)
+        if only is not None:
+            banned = np.ones((n_rows, n), dtype=bool)
+            banned[_flat_rows(only), _flat(only)] = False
+        parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
+        for s, (name, (source, k)) in enumerate(self.sources.items()):
+            scores = np.asarray(source.score_batch(histories))
+            if scores.shape != (n_rows, n):
+                raise ModelError(
+                    f"candidate source {name!r} returned scores of shape {scores.shape}, "
+                    f"expected {(n_rows, n)}"
+                )
+            cost = np.negative(scores, dtype=np.float32)  # a fresh array, edited below
+            cost[np.isnan(cost)] = np.inf
+            if exclude is not None:
+                cost[ex_rows, ex_cols] = np.inf
+            if banned is not None:
+                cost[banned] = np.inf
+            b, rows, pos = lowest_k(cost, k)
+            parts.append(
+                (
+                    b,
+                    rows,
+                    np.full(len(rows), s, dtype=np.int64),
+                    -cost[b, rows],
+                    (pos + 1).astype(np.float32),
+                )
+            )
+        return self._union(parts, n_rows)
+
+    def _union(
+        self,
+        parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]],
+        n_rows: int,
+    ) -> list[CandidateSet]:
+        n_src = len(self.names)
+        if parts:
+            b, rows, src, score, rank = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+        else:
+            b = rows = src = np.zeros(0, dtype=np.int64)
+            score = rank = np.zeros(0, dtype=np.float32)
+        keys, slot = np.unique(b * self.n_items + rows, return_inverse=True)
+        scores = np.full((len(keys), n_src), np.nan, dtype=np.float32)
+        ranks = np.full((len(keys), n_src), np.nan, dtype=np.float32)
+        scores[slot, src] = score
+        ranks[slot, src] = rank
+        owner = keys // self.n_items
+        items = (keys % self.n_items).astype(np.int64)
+        bounds = np.searchsorted(owner, np.arange(n_rows + 1))
+        return [
+            CandidateSet(items[lo:hi], self.names, scores[lo:hi], ranks[lo:hi])
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+
+def lowest_k(cost: FloatArray, k: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Each row's ``k`` lowest finite costs, lowest first, ties by lower position.
+
+    Candidates are the lowest negated scores: the same items, in the same order, as the
+    evaluation's top-K. Rows with fewer than ``k`` finite costs keep what they have.
+
+    Returns:
+        ``(b, cols, pos)``: row, column and 0-based place of every kept entry, grouped by row.
+    """
+    n_rows, n = cost.shape
+    k = min(k, n)
+    if k == 0 or n_rows == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    kth = np.partition(cost, k - 1, axis=1)[:, k - 1]
+    # Everything up to the k-th cost (all of a tie across it), never +inf (not scorable).
+    kth = np.minimum(kth, np.finfo(np.float32).max)
+    b, cols = np.nonzero(cost <= kth[:, None])
+    order = np.lexsort((cols, cost[b, cols], b))
+    b, cols = b[order].astype(np.int64), cols[order].astype(np.int64)
+    pos = np.arange(len(b), dtype=np.int64) - np.searchsorted(b, b, side="left")
+    keep = pos < k
+    return b[keep], cols[keep], pos[keep]
+
+
+def _flat(arrays: Sequence[IntArray]) -> IntArray:
+    if not arrays:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays])
+
+
+def _flat_rows(arrays: Sequence[IntArray]) -> IntArray:
+    return np.repeat(np.arange(len(arrays), dtype=np.int64), [len(a) for a in arrays])

@@ -1,0 +1,780 @@
+"""The ranked recommender: candidates from several sources, rich features, a learned ranker.
+
+A request's candidates are the union of the top-K of several sources (registered models and
+text similarity), each candidate described by :mod:`.features`, and ordered by a
+:class:`~.learners.Learner` (LightGBM LambdaRank by default, or DeepFM). The same three public
+steps, :meth:`RankedRecommender.candidates`, :meth:`~RankedRecommender.features` and
+:meth:`~RankedRecommender.rank`, serve the pipeline online and ``score_batch`` offline.
+
+Fit protocol on a log ``D`` (see ``docs/ranking.md``):
+
+1. The targets ``T`` are each user's last event (users with at least two events); the prefix
+   ``P`` is ``D`` without them.
+2. The sources are fit on ``P``. The target users are split (seeded) into 90% for training the
+   ranker and 10% held out; iterative sources (SASRec) early-stop on the held-out users'
+   targets.
+3. Every target user's history in ``P`` gets candidates and features; the target item is
+   labelled 1, the rest 0. Requests whose target is not among the candidates are left out of
+   training (they count in the candidate recall).
+4. Leakage guard: the training set is built only by :meth:`RankedRecommender.training_data`,
+   which first checks (:func:`check_no_leakage`) that no target is in the data the sources saw.
+5. The learner trains on the 90% and early-stops on the 10%.
+6. With ``refit_sources``, the sources are refit on all of ``D`` (iterative ones for the epochs
+   found in step 2) and the item statistics recounted, so the served model has seen every
+   event; the ranker is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from pydantic import Field, model_validator
+
+from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
+from shoprec.errors import ArtifactError, ConfigError, DataError, LeakageError, NotFittedError
+from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
+from shoprec.features.text import MINILM
+from shoprec.models import BaseConfig, BaseRecommender, FitOptions, create_model, load_model
+from shoprec.models.base import Scores
+from shoprec.types import Columns
+
+from .candidates import (
+    TEXT_SOURCE,
+    BatchScorer,
+    CandidateGenerator,
+    CandidateSet,
+    SourceSpec,
+    TextSimilarity,
+    check_history,
+    history_rows,
+)
+from .features import FeatureBuilder, feature_names
+from .item_stats import ItemStats
+from .learners import Learner, RankingData, create_learner, learner_class
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+#: Histories per candidate/feature batch (bounds memory at a few catalogue-wide score rows).
+BATCH = 256
+SOURCES_DIR = "sources"
+RANKER_DIR = "ranker"
+_STATS_PREFIX = "stats."
+_TEXT_ARRAY = "text_vectors"
+
+
+def default_sources() -> dict[str, SourceSpec]:
+    """The default sources and their k: SASRec 100, covisit 60, EASE 60, popularity 20, text 40."""
+    return {
+        "sasrec": SourceSpec(key="sasrec", k=100),
+        "covisit": SourceSpec(key="covisit", k=60),
+        "ease": SourceSpec(key="ease", k=60),
+        "popularity": SourceSpec(key="popularity", k=20),
+        TEXT_SOURCE: SourceSpec(key=TEXT_SOURCE, k=40),
+    }
+
+
+class RankedConfig(BaseConfig):
+    """Configuration of :class:`RankedRecommender`."""
+
+    sources: dict[str, SourceSpec] = Field(default_factory=default_sources)
+    """Candidate sources by name, in feature-column order; each a registered model key with its
+    params and ``k`` (candidates per request), or the key ``"text"``. A source that refuses the
+    data (e.g. EASE on a huge catalogue, text without any item text) is dropped at fit with a
+    warning; its feature columns stay (NaN), so the layout is fixed by this config."""
+
+    ranker: Literal["lambdarank", "deepfm"] = "lambdarank"
+    """The learner ordering the candidates."""
+
+    ranker_params: dict[str, Any] = Field(default_factory=dict)
+    """Config values of the learner (validated by its own config)."""
+
+    event_type_features: bool = True
+    """Keep the features derived from event types (views, carts, purchases, favourites); off
+    is the multi-behaviour ablation."""
+
+    text_encoder: str = MINILM
+    """Text encoder spec (``make_text_encoder``) for the item text vectors of the text source
+    and the text-similarity features."""
+
+    text_cache_dir: str | None = None
+    """Directory of the on-disk text-embedding cache (``None``: no cache)."""
+
+    refit_sources: bool = True
+    """After training the ranker, refit the sources (and recount the item statistics) on all
+    the data, so the served model has seen the ranker's training targets too."""
+
+    max_train_users: int | None = Field(None, ge=1)
+    """Cap on the requests the ranker trains on (a seeded sample); ``None``: all."""
+
+    holdout_share: float = Field(0.1, gt=0.0, lt=1.0)
+    """Share of the target users held out for early stopping (sources and ranker)."""
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> RankedConfig:
+        if not self.sources:
+            raise ValueError("at least one candidate source is needed")
+        for name, spec in self.sources.items():
+            if spec.key == TEXT_SOURCE and spec.params:
+                raise ValueError(f"source {name!r}: the text source takes no params")
+        return self
+
+
+@runtime_checkable
+class EarlyStopped(Protocol):
+    """A model that reports the epoch its validated fit stopped at (SASRec)."""
+
+    best_epoch: int
+
+
+@dataclass(frozen=True)
+class FittedSources:
+    """Candidate sources together with the data they were fit on.
+
+    Attributes:
+        models: Source name -> fitted source (config order; dropped sources absent).
+        seen: The interactions every source was fit on (what the leakage guard checks).
+        epochs: Early-stopping epoch of each iterative source (for the refit).
+        dropped: Source name -> why it was dropped.
+    """
+
+    models: dict[str, BatchScorer]
+    seen: Interactions
+    epochs: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetSplit:
+    """A log cut into the ranker's targets and the prefix before them.
+
+    Attributes:
+        prefix: Every event except the targets (what the sources are fit on).
+        targets: Each user's last event, for users with at least two events (log order).
+    """
+
+    prefix: Interactions
+    targets: Interactions
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The ranker's training groups of one set of targets, and how well the candidates cover them.
+
+    Attributes:
+        data: The groups whose target is among the candidates (``None`` when none is).
+        cases: Number of requests (targets).
+        found: Targets that are among their request's candidates.
+        source_found: Per active source, targets among that source's own candidates.
+    """
+
+    data: RankingData | None
+    cases: int
+    found: int
+    source_found: dict[str, int]
+
+    @property
+    def recall(self) -> float:
+        """Share of targets among the candidates (NaN without cases)."""
+        return self.found / self.cases if self.cases else float("nan")
+
+    @property
+    def source_recall(self) -> dict[str, float]:
+        """Per source, the share of targets among its own candidates."""
+        return {
+            n: f / self.cases if self.cases else float("nan") for n, f in self.source_found.items()
+        }
+
+
+@dataclass(frozen=True)
+class RankedBatch:
+    """Candidates, their feature rows and their ranker scores, per history of a batch."""
+
+    candidates: list[CandidateSet]
+    features: list[FloatArray]
+    scores: list[FloatArray]
+
+
+# -- the fit protocol's steps ------------------------------------------------------------------
+def split_targets(data: Interactions) -> TargetSplit:
+    """Each user's last event (users with two or more) as targets, everything else as prefix.
+
+    Events are ordered by timestamp per user, ties in log order. An event logged twice (same
+    user, item and timestamp as a target) goes with the target.
+    """
+    events = data.events.with_row_index("_row").with_columns(
+        pl.col(Columns.TIMESTAMP).fill_null(0.0).alias("_t")
+    )
+    ordered = events.sort([Columns.USER, "_t", "_row"]).with_columns(
+        (pl.len().over(Columns.USER) - 1 - pl.int_range(pl.len()).over(Columns.USER)).alias(
+            "_from_end"
+        ),
+        pl.len().over(Columns.USER).alias("_n"),
+    )
+    targets = ordered.filter((pl.col("_n") >= 2) & (pl.col("_from_end") == 0)).sort("_row")
+    keys = targets.select(Columns.USER, Columns.ITEM, "_t")
+    prefix = events.join(keys, on=[Columns.USER, Columns.ITEM, "_t"], how="anti")
+    prefix = prefix.sort("_row").drop("_row", "_t")
+    return TargetSplit(
+        prefix=data.with_events(prefix),
+        targets=data.with_events(targets.drop("_row", "_t", "_from_end", "_n")),
+    )
+
+
+def check_no_leakage(seen: Interactions, targets: Interactions) -> None:
+    """Raise when a target event is in ``seen``, or ``seen`` holds a later event of its user.
+
+    Args:
+        seen: The data candidate sources were fit on.
+        targets: The ranker's training targets (one event per row).
+
+    Raises:
+        LeakageError: Naming how many targets leak and the first of them.
+    """
+    keys = [Columns.USER, Columns.ITEM, Columns.TIMESTAMP]
+
+    def frame(data: Interactions) -> pl.DataFrame:
+        return data.events.select(
+            Columns.USER, Columns.ITEM, pl.col(Columns.TIMESTAMP).fill_null(0.0)
+        )
+
+    wanted, known = frame(targets), frame(seen)
+    same = wanted.join(known, on=keys, how="semi")
+    newest = known.group_by(Columns.USER).agg(pl.col(Columns.TIMESTAMP).max().alias("_newest"))
+    later = wanted.join(newest, on=Columns.USER).filter(
+        pl.col("_newest") > pl.col(Columns.TIMESTAMP)
+    )
+    leaked = pl.concat([same, later.select(keys)]).unique(maintain_order=True)
+    if leaked.height:
+        user, item, ts = leaked.row(0)
+        raise LeakageError(
+            f"{leaked.height} of {wanted.height} ranker targets are in the data the candidate "
+            f"sources were fit on, or precede events of their user there (first: user "
+            f"{user!r}, item {item!r} at {ts}); fit the sources on the events before the targets"
+        )
+
+
+def target_cases(seen: Interactions, targets: Interactions) -> EvalSet:
+    """Cases whose history is each target user's sequence in ``seen`` (empty when absent).
+
+    Raises:
+        DataError: When a target item is not in ``seen``'s vocabulary.
+    """
+    seqs = seen.sequences
+    row_of = {u: r for r, u in enumerate(seqs.user_ids)}
+    users = targets.events[Columns.USER].to_list()
+    rows = np.fromiter((row_of.get(u, -1) for u in users), dtype=np.int64, count=len(users))
+    items = seen.item_vocab.lookup(targets.events[Columns.ITEM].to_list())
+    if (items < 0).any():
+        raise DataError("ranker targets refer to items outside the data's vocabulary")
+    present = rows >= 0
+    safe = np.where(present, rows, 0)
+    starts = seqs.offsets[safe] if len(seqs) else np.zeros(len(rows), np.int64)
+    ends = seqs.offsets[safe + 1] if len(seqs) else starts
+    lengths = np.where(present, ends - starts, 0)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    pos = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    histories = UserSequences(
+        user_ids=users,
+        offsets=offsets,
+        items=seqs.items[pos],
+        types=seqs.types[pos],
+        timestamps=seqs.timestamps[pos],
+    )
+    return EvalSet(histories, items)
+
+
+def split_users(
+    n: int, holdout_share: float, seed: int, max_train: int | None = None
+) -> tuple[IntArray, IntArray]:
+    """Seeded split of ``n`` target rows into (training, held out), each sorted.
+
+    At least one row goes each way when ``n >= 2``; ``max_train`` caps the training rows (a
+    seeded sample).
+    """
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n).astype(np.int64)
+    n_hold = min(max(round(holdout_share * n), 1), n - 1) if n >= 2 else 0
+    hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+    if max_train is not None and len(train) > max_train:
+        train = np.sort(rng.choice(train, max_train, replace=False))
+    return train, hold
+
+
+#: Sources fit in this process, by (spec, data, seed, epoch cap, validation): rankers trained
+#: on the same sources (LambdaRank and DeepFM in one benchmark run) reuse one fit instead of
+#: repeating an 8-minute Transformer fit. Fits are deterministic for a seed, so a reused model
+#: is the model the fit would make; only the latest few are kept.
+_FIT_MEMO: dict[tuple[object, ...], BaseRecommender] = {}
+_FIT_MEMO_SIZE = 12
+
+
+def _fingerprint(data: Interactions) -> tuple[int, int, int]:
+    """Identity of a log's content: event count, catalogue size and a hash of every row."""
+    return data.n_events, data.n_items, int(data.events.hash_rows(seed=0).sum())
+
+
+def _fingerprint_cases(cases: object) -> object:
+    """Identity of validation cases (``None`` or an :class:`EvalSet`)."""
+    if not isinstance(cases, EvalSet):
+        return None if cases is None else id(cases)
+    h = cases.histories
+    return hash((cases.targets.tobytes(), h.items.tobytes(), h.offsets.tobytes()))
+
+
+def fit_sources(
+    config: RankedConfig,
+    data: Interactions,
+    opts: FitOptions,
+    text: TextSimilarity | None,
+    *,
+    epochs: dict[str, int] | None = None,
+    names: Iterable[str] | None = None,
+) -> FittedSources:
+    """Fit the configured sources on ``data``; drop (with a warning) those that refuse it.
+
+    Args:
+        config: The ranked config (its ``sources``).
+        data: What every source is fit on (recorded as ``FittedSources.seen``).
+        opts: Run context of every fit (seed, device, validation for iterative sources).
+        text: Item text vectors for the text source (``None``: no text; the source is dropped).
+        epochs: Per source, the epoch cap of a refit (iterative sources).
+        names: Fit only these sources (a refit keeps the first fit's survivors).
+
+    Raises:
+        UnknownModelError: For a source key that is not registered.
+    """
+    wanted = set(names) if names is not None else None
+    models: dict[str, BatchScorer] = {}
+    found: dict[str, int] = {}
+    dropped: dict[str, str] = {}
+    for name, spec in config.sources.items():
+        if wanted is not None and name not in wanted:
+            continue
+        if spec.key == TEXT_SOURCE:
+            if text is None or not text.has_text.any():
+                dropped[name] = "no item has text"
+                logger.warning("ranked: source %r dropped: no item has text", name)
+            else:
+                models[name] = text
+            continue
+        cap = (epochs or {}).get(name)
+        run = replace(opts, max_epochs=cap or opts.max_epochs)
+        memo_key = (spec.model_dump_json(), _fingerprint(data), run.seed, run.max_epochs)
+        memo_key += (_fingerprint_cases(run.validation),)
+        model = _FIT_MEMO.get(memo_key)
+        if model is None:
+            model = create_model(spec.key, spec.params)
+            logger.info(
+                "ranked: fitting source %r (%s) on %d events", name, spec.key, data.n_events
+            )
+            try:
+                model.fit(data, run)
+            except ConfigError as exc:
+                dropped[name] = str(exc)
+                logger.warning("ranked: source %r dropped: %s", name, exc)
+                continue
+            _FIT_MEMO[memo_key] = model
+            while len(_FIT_MEMO) > _FIT_MEMO_SIZE:
+                _FIT_MEMO.pop(next(iter(_FIT_MEMO)))
+        if isinstance(model, EarlyStopped) and model.best_epoch > 0:
+            found[name] = model.best_epoch
+        models[name] = model
+    return FittedSources(models, data, found, dropped)
+
+
+# -- the recommender ---------------------------------------------------------------------------
+class RankedRecommender(BaseRecommender):
+    """Candidates from several sources, ordered by a learned ranker over rich features.
+
+    ``score_batch`` gives the ranker's score to each history's candidates and NaN to every
+    other item. Deliberately no ``best_epoch``: the benchmark would cap the final fit's epochs
+    with it, while the iterative sources find their own epochs inside :meth:`fit`.
+
+    Example:
+        >>> model = RankedRecommender(RankedConfig(ranker="deepfm"))  # doctest: +SKIP
+    """
+
+    key: ClassVar[str] = "ranked"
+    config_cls: ClassVar[type[RankedConfig]] = RankedConfig
+    config: RankedConfig
+    search_space: ClassVar[dict[str, list[Any]]] = {}
+
+    def __init__(self, config: RankedConfig | None = None) -> None:
+        super().__init__(config)
+        self._sources: dict[str, BatchScorer] = {}
+        self._dropped: dict[str, str] = {}
+        self._stats: ItemStats | None = None
+        self._text: TextSimilarity | None = None
+        self._learner: Learner | None = None
+        self._generator: CandidateGenerator | None = None
+        self._builder: FeatureBuilder | None = None
+        self._installed: FittedSources | None = None
+        self._loaded_arrays: dict[str, npt.NDArray[Any]] = {}
+        self._active: list[str] = []  # source names of a loaded artifact
+        self.candidate_recall: float | None = None
+        """Share of the held-out targets among their candidates (after ``fit``)."""
+        self.source_recall: dict[str, float] = {}
+        """Per source, the share of held-out targets among its own candidates."""
+
+    # -- public views ----------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Feature column names (fixed by the config)."""
+        return feature_names(list(self.config.sources), self.config.event_type_features)
+
+    @property
+    def categorical_features(self) -> tuple[int, ...]:
+        """Indices of the categorical feature columns."""
+        return self._require_builder().categorical
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        """The sources in use (configured minus dropped), in config order."""
+        return tuple(self._sources)
+
+    @property
+    def dropped_sources(self) -> dict[str, str]:
+        """Sources dropped at fit, with the reason."""
+        return dict(self._dropped)
+
+    @property
+    def item_stats(self) -> ItemStats:
+        """The item statistics the features read (names of categories and brands included)."""
+        if self._stats is None:
+            raise NotFittedError("RankedRecommender is not fitted: call fit() or load()")
+        return self._stats
+
+    @property
+    def learner(self) -> Learner:
+        """The trained ranker."""
+        if self._learner is None:
+            raise NotFittedError("RankedRecommender is not fitted: call fit() or load()")
+        return self._learner
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, data: Interactions, opts: FitOptions = FitOptions()) -> None:
+        """Fit sources and ranker on ``data`` by the protocol of the module docstring.
+
+        ``opts.validation`` is not used: the ranker holds out its own users (their targets
+        early-stop the iterative sources and the learner). ``opts.max_epochs`` caps the
+        iterative sources; ``opts.progress`` is passed on to them, and each step is logged.
+
+        Raises:
+            DataError: When no user has two events, or no training request's target is among
+                its candidates (nothing to learn from).
+            LeakageError: When the sources saw the ranker's targets (a bug, never the data).
+        """
+        cfg = self.config
+        self.item_vocab = IdVocab(data.item_vocab.ids)
+        self._text = self._text_similarity(data, opts)
+        split = split_targets(data)
+        n = split.targets.n_events
+        if n == 0:
+            raise DataError("ranked: no user has two events; the ranker has nothing to learn")
+        train_rows, hold_rows = split_users(n, cfg.holdout_share, opts.seed, cfg.max_train_users)
+        targets = split.targets.events
+        train_t = split.targets.with_events(targets[train_rows])
+        hold_t = split.targets.with_events(targets[hold_rows])
+        validation = target_cases(split.prefix, hold_t) if len(hold_rows) else None
+        logger.info(
+            "ranked: %d targets, %d for training, %d held out", n, len(train_rows), len(hold_rows)
+        )
+        fitted = fit_sources(
+            cfg,
+            split.prefix,
+            replace(opts, validation=validation),
+            self._text,
+        )
+        if not fitted.models:
+            raise DataError(f"ranked: every candidate source was dropped ({fitted.dropped})")
+        logger.info("ranked: building the ranker's training set")
+        train = self.training_data(fitted, train_t)
+        held = self.training_data(fitted, hold_t) if len(hold_rows) else None
+        report = held if held is not None else train
+        self.candidate_recall = report.recall
+        self.source_recall = report.source_recall
+        logger.info("ranked: candidate recall %.4f %s", report.recall, self.source_recall)
+        if train.data is None:
+            raise DataError(
+                "ranked: no training request has its target among the candidates; "
+                "raise the sources' k or add sources"
+            )
+        learner = create_learner(cfg.ranker, cfg.ranker_params)
+        logger.info("ranked: training the %s ranker on %d requests", cfg.ranker, train.found)
+        learner.fit(train.data, held.data if held is not None else None, seed=opts.seed)
+        self._learner = learner
+        if cfg.refit_sources:
+            refit = fit_sources(
+                cfg,
+                data,
+                replace(opts, validation=None),
+                self._text,
+                epochs=fitted.epochs,
+                names=fitted.models,
+            )
+            self._install(refit)
+        self._installed = None
+        self._fitted = True
+
+    def training_data(self, fitted: FittedSources, targets: Interactions) -> TrainingSet:
+        """The ranker's training groups for ``targets``, after the leakage guard.
+
+        The only way to a training set: the sources and item statistics of ``fitted`` are put
+        in place and every target user's history in ``fitted.seen`` ranked, so a source that
+        saw a target can never reach the learner.
+
+        Raises:
+            LeakageError: When ``fitted.seen`` holds a target (or a later event of its user).
+        """
+        check_no_leakage(fitted.seen, targets)
+        if self._installed is not fitted:
+            self._install(fitted)
+            self._installed = fitted
+        cases = target_cases(fitted.seen, targets)
+        names = self.source_names
+        found = 0
+        source_found = np.zeros(len(names), dtype=np.int64)
+        xs: list[FloatArray] = []
+        ys: list[npt.NDArray[np.float32]] = []
+        for start in range(0, len(cases), BATCH):
+            part = cases.take(np.arange(start, min(start + BATCH, len(cases))))
+            hist = part.histories
+            cands = self.candidates(hist, exclude=history_rows(hist))
+            labels = [c.rows == t for c, t in zip(cands, part.targets, strict=True)]
+            keep = [i for i, y in enumerate(labels) if y.any()]
+            found += len(keep)
+            for i in keep:
+                hit = cands[i].scores[labels[i]][0]
+                source_found += np.asarray(
+                    [not np.isnan(hit[cands[i].source_names.index(s)]) for s in names]
+                )
+            feats = self.features(hist.take(keep), [cands[i] for i in keep])
+            xs.extend(feats)
+            ys.extend(labels[i].astype(np.float32) for i in keep)
+        data = None
+        if xs:
+            builder = self._require_builder()
+            data = RankingData(
+                x=np.concatenate(xs),
+                y=np.concatenate(ys),
+                groups=np.asarray([len(x) for x in xs], dtype=np.int64),
+                feature_names=builder.names,
+                categorical=builder.categorical,
+            )
+        per_source = {s: int(f) for s, f in zip(names, source_found, strict=True)}
+        return TrainingSet(data, len(cases), found, per_source)
+
+    def _text_similarity(self, data: Interactions, opts: FitOptions) -> TextSimilarity | None:
+        """Unit text vectors of the catalogue, or ``None`` when no item has text."""
+        texts = data.item_texts()
+        if not any(t.strip() for t in texts):
+            logger.warning("ranked: no item has text; the text source and features are off")
+            return None
+        cfg = self.config
+        device = None if opts.device == "auto" else opts.device
+        encoder = make_text_encoder(cfg.text_encoder, device=device)
+        cache = EmbeddingCache(Path(cfg.text_cache_dir)) if cfg.text_cache_dir else None
+        logger.info("ranked: encoding %d item texts with %s", len(texts), encoder.name)
+        vectors = encode_texts(encoder, texts, cache)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return TextSimilarity(
+            np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        )
+
+    def _install(self, fitted: FittedSources) -> None:
+        """Serve from ``fitted``'s sources, with item statistics counted on what they saw."""
+        self.item_vocab = IdVocab(fitted.seen.item_vocab.ids)
+        self._sources = dict(fitted.models)
+        self._dropped = dict(fitted.dropped)
+        self._stats = ItemStats.from_interactions(fitted.seen)
+        self._build()
+
+    def _build(self) -> None:
+        if self._stats is None:
+            raise NotFittedError("RankedRecommender is not fitted: call fit() or load()")
+        n_items = len(self.item_vocab)
+        specs = self.config.sources
+        self._generator = CandidateGenerator(
+            {name: (source, specs[name].k) for name, source in self._sources.items()}, n_items
+        )
+        self._builder = FeatureBuilder(
+            list(specs), self._stats, self._text, self.config.event_type_features
+        )
+
+    # -- the three steps (online and offline) ----------------------------------------------
+    def _require_generator(self) -> CandidateGenerator:
+        if self._generator is None:
+            raise NotFittedError("RankedRecommender is not fitted: call fit() or load()")
+        return self._generator
+
+    def _require_builder(self) -> FeatureBuilder:
+        if self._builder is None:
+            raise NotFittedError("RankedRecommender is not fitted: call fit() or load()")
+        return self._builder
+
+    def candidates(
+        self,
+        histories: UserSequences,
+        exclude: Sequence[IntArray] | None = None,
+        only: Sequence[IntArray] | None = None,
+    ) -> list[CandidateSet]:
+        """Each history's candidates: the union of the sources' top-K.
+
+        Args:
+            histories: Histories in this model's item rows (``encode`` turns a query into one).
+            exclude: Per history, item rows never returned (``score_batch`` passes the
+                history's own items).
+            only: Per history, the only item rows that may be returned (search re-ranking).
+        """
+        return self._require_generator().generate(histories, exclude, only)
+
+    def features(
+        self, histories: UserSequences, cands: Sequence[CandidateSet], scenario: str = "home"
+    ) -> list[FloatArray]:
+        """``(C, F)`` float32 feature rows per history (columns :attr:`feature_names`)."""
+        return self._require_builder().build(histories, cands, scenario)
+
+    def rank(self, features: FloatArray) -> FloatArray:
+        """The ranker's ``(C,)`` scores of feature rows (higher is better)."""
+        if not len(features):
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self.learner.predict(features), dtype=np.float32)
+
+    def contributions(self, features: FloatArray) -> FloatArray:
+        """``(C, F)``: how much each feature moved each row's score (for explanations)."""
+        if not len(features):
+            return np.zeros((0, len(self.feature_names)), dtype=np.float32)
+        return np.asarray(self.learner.contributions(features), dtype=np.float32)
+
+    def feature_importance(self) -> dict[str, float]:
+        """The ranker's importance of every feature, summing to 1."""
+        values = self.learner.importance()
+        return {n: float(v) for n, v in zip(self.feature_names, values, strict=True)}
+
+    def rank_batch(
+        self,
+        histories: UserSequences,
+        exclude: Sequence[IntArray] | None = None,
+        only: Sequence[IntArray] | None = None,
+        scenario: str = "home",
+    ) -> RankedBatch:
+        """Candidates, features and scores per history: the three steps, as ``score_batch`` runs."""
+        cands = self.candidates(histories, exclude, only)
+        feats = self.features(histories, cands, scenario)
+        if not feats:
+            return RankedBatch(cands, feats, [])
+        scores = self.rank(np.concatenate(feats))
+        sizes = np.cumsum([len(f) for f in feats])[:-1]
+        return RankedBatch(cands, feats, list(np.split(scores, sizes)))
+
+    def score_batch(self, histories: UserSequences) -> Scores:
+        """Ranker scores of each history's candidates ``(B, N)``; NaN for every other item.
+
+        The history's own items are excluded from its candidates, as the benchmark protocol
+        excludes them from the ranking.
+        """
+        self._require_fitted()
+        check_history(histories, len(self.item_vocab))
+        out = np.full((len(histories), len(self.item_vocab)), np.nan, dtype=np.float32)
+        for start in range(0, len(histories), BATCH):
+            stop = min(start + BATCH, len(histories))
+            part = (
+                histories
+                if stop - start == len(histories)
+                else histories.take(np.arange(start, stop))
+            )
+            batch = self.rank_batch(part, exclude=history_rows(part))
+            for i, (cands, scores) in enumerate(zip(batch.candidates, batch.scores, strict=True)):
+                out[start + i, cands.rows] = scores
+        return out
+
+    # -- artifacts -------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the ranked model: the base files, ``sources/<name>/`` and ``ranker/``."""
+        self._require_fitted()
+        path.mkdir(parents=True, exist_ok=True)
+        for name, source in self._sources.items():
+            if isinstance(source, BaseRecommender):
+                source.save(path / SOURCES_DIR / name)
+        self.learner.save(path / RANKER_DIR)
+        super().save(path)  # config.json last: it marks a complete artifact
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read an artifact written by :meth:`save` (sources and ranker included).
+
+        Raises:
+            ArtifactError: When a source or the ranker is missing or unreadable.
+        """
+        model = super().load(path)
+        model._load_parts(path)
+        return model
+
+    def _load_parts(self, path: Path) -> None:
+        sources: dict[str, BatchScorer] = {}
+        for name in self._active:
+            spec = self.config.sources.get(name)
+            if spec is None:
+                raise ArtifactError(f"{path}: source {name!r} is not in the config")
+            if spec.key == TEXT_SOURCE:
+                if self._text is None:
+                    raise ArtifactError(f"{path}: text source without text vectors")
+                sources[name] = self._text
+                continue
+            folder = path / SOURCES_DIR / name
+            if not folder.is_dir():
+                raise ArtifactError(f"{path}: source {name!r} missing ({folder})")
+            sources[name] = load_model(folder)
+        ranker = path / RANKER_DIR
+        if not ranker.is_dir():
+            raise ArtifactError(f"{path}: no ranker directory ({ranker})")
+        self._sources = sources
+        self._learner = learner_class(self.config.ranker).load(ranker)
+        self._build()
+
+    def _arrays(self) -> dict[str, npt.NDArray[Any]]:
+        arrays = {_STATS_PREFIX + k: v for k, v in self.item_stats.arrays().items()}
+        if self._text is not None:
+            arrays[_TEXT_ARRAY] = self._text.vectors
+        return arrays
+
+    def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self._loaded_arrays = arrays
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "sources": list(self._sources),
+            "dropped": self._dropped,
+            "stats": self.item_stats.state(),
+            "feature_names": list(self.feature_names),
+            "candidate_recall": self.candidate_recall,
+            "source_recall": self.source_recall,
+        }
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        arrays = self._loaded_arrays
+        self._loaded_arrays = {}
+        if state.get("feature_names") != list(self.feature_names):
+            raise ArtifactError("ranked artifact: its feature names do not match its config")
+        stats = {
+            k[len(_STATS_PREFIX) :]: v for k, v in arrays.items() if k.startswith(_STATS_PREFIX)
+        }
+        self._stats = ItemStats.from_arrays(stats, state.get("stats", {}))
+        text = arrays.get(_TEXT_ARRAY)
+        self._text = TextSimilarity(text) if text is not None else None
+        self._active = list(state.get("sources", []))
+        self._dropped = dict(state.get("dropped", {}))
+        recall = state.get("candidate_recall")
+        self.candidate_recall = float(recall) if recall is not None else None
+        self.source_recall = {k: float(v) for k, v in state.get("source_recall", {}).items()}

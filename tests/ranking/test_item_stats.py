@@ -1,0 +1,97 @@
+"""ItemStats: per-item counts, age, price, stock and codes from a hand-made log."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shoprec.data import Interactions
+from shoprec.errors import ArtifactError
+from shoprec.ranking.item_stats import ARRAY_NAMES, ItemStats
+
+DAY = 86_400.0
+T0 = 1000 * DAY
+
+
+def hand_log() -> Interactions:
+    """Items a, b, c in the catalogue (c never bought), d only in the events."""
+    events = pl.DataFrame(
+        [
+            ("u1", "a", "view", T0),
+            ("u1", "a", "addtocart", T0 + DAY),
+            ("u1", "b", "purchase", T0 + 2 * DAY),
+            ("u2", "a", "purchase", T0 + 8 * DAY),
+            ("u2", "d", "favorite", T0 + 9 * DAY),
+            ("u2", "b", "view", T0 + 10 * DAY),
+        ],
+        schema=["user_id", "item_id", "event_type", "timestamp"],
+        orient="row",
+    )
+    items = pl.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "category": ["skin", "hair", None],
+            "brand": ["Zed", "Acme", "Acme"],
+            "price": [10.0, None, 3.0],
+            "in_stock": [True, False, None],
+        }
+    )
+    return Interactions(events, items)
+
+
+def test_counts_by_period_and_event_type() -> None:
+    stats = ItemStats.from_interactions(hand_log())
+    assert len(stats) == 4  # a, b, c, then d from the events
+    np.testing.assert_allclose(stats.pop_all, np.log1p([3, 2, 0, 1]), rtol=1e-6)
+    # The last 7 days before the newest event (day 10): days 8, 9 and 10.
+    np.testing.assert_allclose(stats.pop_recent, np.log1p([1, 1, 0, 1]), rtol=1e-6)
+    np.testing.assert_allclose(stats.pop_view, np.log1p([1, 1, 0, 0]), rtol=1e-6)
+    np.testing.assert_allclose(stats.pop_cart, np.log1p([1, 0, 0, 0]), rtol=1e-6)
+    np.testing.assert_allclose(stats.pop_purchase, np.log1p([1, 1, 0, 0]), rtol=1e-6)
+    np.testing.assert_allclose(stats.pop_favorite, np.log1p([0, 0, 0, 1]), rtol=1e-6)
+    assert stats.end_time == T0 + 10 * DAY
+
+
+def test_first_seen_price_stock_and_codes() -> None:
+    stats = ItemStats.from_interactions(hand_log())
+    np.testing.assert_array_equal(stats.first_seen, [T0, T0 + 2 * DAY, np.nan, T0 + 9 * DAY])
+    np.testing.assert_array_equal(stats.price, [10.0, np.nan, 3.0, np.nan])
+    np.testing.assert_array_equal(stats.in_stock, [1.0, 0.0, np.nan, np.nan])
+    assert stats.category_names == ("hair", "skin")
+    assert stats.brand_names == ("Acme", "Zed")
+    assert stats.category.tolist() == [1, 0, -1, -1]
+    assert stats.brand.tolist() == [1, 0, 0, -1]
+    assert [stats.category_name(r) for r in range(4)] == ["skin", "hair", None, None]
+    assert [stats.brand_name(r) for r in range(4)] == ["Zed", "Acme", "Acme", None]
+
+
+def test_recent_window_is_configurable() -> None:
+    stats = ItemStats.from_interactions(hand_log(), recent_days=1.5)
+    np.testing.assert_allclose(stats.pop_recent, np.log1p([0, 1, 0, 1]), rtol=1e-6)
+
+
+def test_arrays_and_state_round_trip() -> None:
+    stats = ItemStats.from_interactions(hand_log())
+    arrays = stats.arrays()
+    assert tuple(arrays) == ARRAY_NAMES
+    again = ItemStats.from_arrays(arrays, stats.state())
+    for name in ARRAY_NAMES:
+        np.testing.assert_array_equal(getattr(again, name), getattr(stats, name))
+    assert again.brand_names == stats.brand_names
+    assert again.end_time == stats.end_time
+    with pytest.raises(ArtifactError, match="pop_recent"):
+        ItemStats.from_arrays({k: v for k, v in arrays.items() if k != "pop_recent"}, {})
+
+
+def test_empty_log() -> None:
+    data = Interactions(
+        pl.DataFrame(schema={"user_id": pl.String, "item_id": pl.String}),
+        pl.DataFrame({"item_id": ["a"]}),
+    )
+    stats = ItemStats.from_interactions(data)
+    assert stats.pop_all.tolist() == [0.0]
+    assert math.isnan(stats.first_seen[0])
+    assert stats.end_time == 0.0

@@ -1,0 +1,339 @@
+"""The ranked recommender: planted signal, leakage guard, one code path, artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shoprec.data import EvalSet, Interactions, UserSequences
+from shoprec.errors import LeakageError
+from shoprec.evaluation import evaluate
+from shoprec.models import FitOptions, Popularity, create_model, load_model, model_class
+from shoprec.ranking import ranked as ranked_module
+from shoprec.ranking.candidates import CandidateGenerator, SourceSpec, history_rows
+from shoprec.ranking.features import EVENT_TYPE_FEATURES
+from shoprec.ranking.ranked import (
+    FittedSources,
+    RankedConfig,
+    RankedRecommender,
+    check_no_leakage,
+    fit_sources,
+    split_targets,
+)
+from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
+
+N_ITEMS, N_BRANDS = 80, 8
+FIT = FitOptions(seed=0, device="cpu")
+TYPES = ("view", "view", "view", "addtocart", "purchase", "favorite")
+
+
+def _sequence(rng: np.random.Generator) -> tuple[list[int], list[str]]:
+    """A random history of 3-8 distinct items, then an unseen item of the last one's brand."""
+    brand = np.arange(N_ITEMS) % N_BRANDS
+    items = [int(i) for i in rng.choice(N_ITEMS, int(rng.integers(3, 9)), replace=False)]
+    same = [int(i) for i in np.flatnonzero(brand == brand[items[-1]]) if i not in items]
+    items.append(int(rng.choice(same)))
+    kinds = [TYPES[int(rng.integers(len(TYPES)))] for _ in items]
+    return items, kinds
+
+
+def _catalogue() -> pl.DataFrame:
+    ids = np.arange(N_ITEMS)
+    return pl.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in ids],
+            "title": [f"product {i}" for i in ids],
+            "brand": [f"brand{i % N_BRANDS}" for i in ids],
+            "category": [f"cat{i // 10}" for i in ids],
+            "price": [5.0 + i for i in ids],
+            "in_stock": [i % 7 != 0 for i in ids],
+        }
+    )
+
+
+def planted_shop(
+    n_users: int = 300, n_test: int = 60, seed: int = 0
+) -> tuple[Interactions, EvalSet]:
+    """Shoppers whose next item always shares the brand of their last one (else random).
+
+    Returns the log of ``n_users`` shoppers and ``n_test`` other shoppers as evaluation cases
+    (their history without the planted item, which is the target).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        items, kinds = _sequence(rng)
+        for s, (item, kind) in enumerate(zip(items, kinds, strict=True)):
+            rows.append((f"u{u}", f"i{item}", kind, 1.7e9 + 3600.0 * (20 * u + s)))
+    events = pl.DataFrame(
+        rows, schema=["user_id", "item_id", "event_type", "timestamp"], orient="row"
+    )
+    data = Interactions(events, _catalogue())
+    histories, types, targets = [], [], []
+    for _ in range(n_test):
+        items, kinds = _sequence(rng)
+        rows_ = data.item_vocab.lookup([f"i{i}" for i in items])
+        histories.append(rows_[:-1].tolist())
+        types.append([EVENT_TYPE_CODES[k] for k in kinds[:-1]])
+        targets.append(int(rows_[-1]))
+    seqs = UserSequences.from_lists(histories, [f"t{u}" for u in range(n_test)], types)
+    seqs.timestamps[:] = 1.8e9 + 3600.0 * np.arange(len(seqs.items))
+    return data, EvalSet(seqs, np.asarray(targets, dtype=np.int64))
+
+
+def _config(**overrides: object) -> RankedConfig:
+    values: dict[str, object] = {
+        "sources": {
+            "covisit": SourceSpec(key="covisit", k=40),
+            "popularity": SourceSpec(key="popularity", k=80),
+        },
+        "text_encoder": "hashing",
+        "ranker_params": {"n_threads": 1},
+        **overrides,
+    }
+    return RankedConfig.model_validate(values)
+
+
+@pytest.fixture(scope="module")
+def shop() -> tuple[Interactions, EvalSet]:
+    return planted_shop()
+
+
+@pytest.fixture(scope="module")
+def fitted(shop: tuple[Interactions, EvalSet]) -> RankedRecommender:
+    model = RankedRecommender(_config())
+    model.fit(shop[0], FIT)
+    return model
+
+
+# -- (1) planted signal ----------------------------------------------------------------------
+def test_learns_the_planted_brand_rule_and_beats_popularity(
+    fitted: RankedRecommender, shop: tuple[Interactions, EvalSet]
+) -> None:
+    data, cases = shop
+    importance = fitted.feature_importance()
+    assert max(importance, key=importance.__getitem__) == "same_brand_last"
+    assert importance["same_brand_last"] > 0.5
+    assert sum(importance.values()) == pytest.approx(1.0)
+    popularity = Popularity()
+    popularity.fit(data, FIT)
+    ranked_ndcg = evaluate(fitted, cases, ks=(10,))["NDCG@10"]
+    popular_ndcg = evaluate(popularity, cases, ks=(10,))["NDCG@10"]
+    # 10 items per brand, a few in the history: the rule alone puts the target in the top 10.
+    assert ranked_ndcg > popular_ndcg + 0.2
+    assert fitted.candidate_recall == pytest.approx(1.0)
+    assert set(fitted.source_recall) == {"covisit", "popularity"}
+    assert not hasattr(fitted, "best_epoch")
+
+
+def test_score_batch_scores_only_the_candidates(
+    fitted: RankedRecommender, shop: tuple[Interactions, EvalSet]
+) -> None:
+    hist = shop[1].histories.take(np.arange(5))
+    scores = fitted.score_batch(hist)
+    assert scores.shape == (5, N_ITEMS)
+    assert scores.dtype == np.float32
+    for u in range(5):
+        cands = fitted.candidates(hist.take([u]), exclude=history_rows(hist.take([u])))[0]
+        assert set(np.flatnonzero(~np.isnan(scores[u]))) == set(cands.rows.tolist())
+        assert np.isnan(scores[u, hist.items_of(u)]).all()
+
+
+# -- (2) leakage guard -----------------------------------------------------------------------
+def test_leakage_guard_raises_on_targets_and_passes_on_the_prefix(
+    shop: tuple[Interactions, EvalSet],
+) -> None:
+    data = shop[0]
+    split = split_targets(data)
+    assert split.targets.n_events == 300
+    assert split.prefix.n_events == data.n_events - 300
+    check_no_leakage(split.prefix, split.targets)  # the proper prefix passes
+    with pytest.raises(LeakageError, match="300 of 300 ranker targets"):
+        check_no_leakage(data, split.targets)
+    # One leaked target is enough.
+    one = split.targets.events.head(1)
+    leaky = split.prefix.with_events(pl.concat([split.prefix.events, one]))
+    with pytest.raises(LeakageError, match="1 of 300"):
+        check_no_leakage(leaky, split.targets)
+
+
+def test_building_a_training_set_from_sources_fit_on_the_targets_fails(
+    shop: tuple[Interactions, EvalSet],
+) -> None:
+    data = shop[0]
+    config = _config()
+    split = split_targets(data)
+    leaky = fit_sources(config, data, FIT, None)  # fit on everything, targets included
+    with pytest.raises(LeakageError):
+        RankedRecommender(config).training_data(leaky, split.targets)
+    honest = fit_sources(config, split.prefix, FIT, None)
+    training = RankedRecommender(config).training_data(honest, split.targets)
+    assert training.cases == 300
+    assert training.data is not None
+    assert int(training.data.y.sum()) == training.found == len(training.data.groups)
+
+
+def test_fit_fails_when_its_sources_are_fit_on_the_full_log(
+    shop: tuple[Interactions, EvalSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = shop[0]
+    real = ranked_module.fit_sources
+
+    def on_everything(
+        config: RankedConfig, _: Interactions, *args: Any, **kw: Any
+    ) -> FittedSources:
+        return real(config, data, *args, **kw)
+
+    monkeypatch.setattr(ranked_module, "fit_sources", on_everything)
+    with pytest.raises(LeakageError):
+        RankedRecommender(_config()).fit(data, FIT)
+
+
+# -- (3) one code path -----------------------------------------------------------------------
+def test_online_features_equal_the_batch_rows(shop: tuple[Interactions, EvalSet]) -> None:
+    data, cases = shop
+    config = _config(
+        sources={
+            "covisit": SourceSpec(key="covisit", k=20),
+            "popularity": SourceSpec(key="popularity", k=10),
+            "text": SourceSpec(key="text", k=15),
+        },
+        refit_sources=False,
+    )
+    model = RankedRecommender(config)
+    model.fit(data, FIT)
+    hist = cases.histories.take(np.arange(20))
+    batch = model.rank_batch(hist, exclude=history_rows(hist))
+    scores = model.score_batch(hist)
+    ids = model.item_vocab.ids
+    for u in range(len(hist)):
+        # Online: the request as the pipeline sees it (a Query), encoded, then the three steps.
+        events = zip(
+            hist.items_of(u),
+            hist.types[hist.offsets[u] : hist.offsets[u + 1]],
+            hist.timestamps[hist.offsets[u] : hist.offsets[u + 1]],
+            strict=True,
+        )
+        kinds = {code: name for name, code in EVENT_TYPE_CODES.items()}
+        query = Query(
+            history=tuple(HistoryEvent(ids[i], kinds[int(c)], float(t)) for i, c, t in events)
+        )
+        one = model.encode(query)
+        cands = model.candidates(one, exclude=history_rows(one))
+        feats = model.features(one, cands)
+        assert len(cands) == len(feats) == 1
+        np.testing.assert_array_equal(cands[0].rows, batch.candidates[u].rows)
+        np.testing.assert_array_equal(cands[0].scores, batch.candidates[u].scores)
+        np.testing.assert_array_equal(feats[0], batch.features[u])  # bit for bit, NaNs alike
+        np.testing.assert_array_equal(model.rank(feats[0]), batch.scores[u])
+        # score_batch is the same three steps: its finite entries are exactly these scores.
+        np.testing.assert_array_equal(scores[u, cands[0].rows], batch.scores[u])
+        assert np.isnan(np.delete(scores[u], cands[0].rows)).all()
+    # The text source and features are live, not all-NaN columns that would compare equal.
+    names = model.feature_names
+    rows = np.concatenate(batch.features)
+    for column in ("text_score", "text_sim_recent", "covisit_score", "age_days", "hour"):
+        assert np.isfinite(rows[:, names.index(column)]).any(), column
+
+
+# -- (4) artifacts ---------------------------------------------------------------------------
+def test_save_load_round_trip_scores_identically(
+    fitted: RankedRecommender, shop: tuple[Interactions, EvalSet], tmp_path: Path
+) -> None:
+    path = tmp_path / "ranked"
+    fitted.save(path)
+    meta = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    assert meta["model"] == "ranked"
+    assert {p.name for p in (path / "sources").iterdir()} == {"covisit", "popularity"}
+    assert (path / "ranker").is_dir()
+    loaded = load_model(path)
+    assert isinstance(loaded, RankedRecommender)
+    assert loaded.config == fitted.config
+    hist = shop[1].histories
+    np.testing.assert_array_equal(loaded.score_batch(hist), fitted.score_batch(hist))
+    assert loaded.feature_importance() == fitted.feature_importance()
+    assert loaded.candidate_recall == fitted.candidate_recall
+    assert loaded.item_stats.brand_names == fitted.item_stats.brand_names
+
+
+def test_registered_under_ranked_and_ranked_deepfm() -> None:
+    assert model_class("ranked") is RankedRecommender
+    deepfm = create_model("ranked-deepfm")
+    assert isinstance(deepfm, RankedRecommender)
+    assert deepfm.config.ranker == "deepfm"
+
+
+# -- (5) the multi-behaviour ablation ----------------------------------------------------------
+def test_event_type_features_off_drops_exactly_those_columns() -> None:
+    on = RankedRecommender(_config()).feature_names
+    off = RankedRecommender(_config(event_type_features=False)).feature_names
+    assert set(on) - set(off) == EVENT_TYPE_FEATURES
+    assert set(off) < set(on)
+    assert [n for n in on if n in off] == list(off)  # same order otherwise
+
+
+def test_a_source_that_refuses_the_data_is_dropped_and_its_columns_stay(
+    shop: tuple[Interactions, EvalSet],
+) -> None:
+    config = _config(
+        sources={
+            "ease": SourceSpec(key="ease", params={"max_items": 10}, k=20),
+            "popularity": SourceSpec(key="popularity", k=80),
+        },
+        refit_sources=False,
+    )
+    model = RankedRecommender(config)
+    model.fit(shop[0], FIT)
+    assert model.source_names == ("popularity",)
+    assert "max_items" in model.dropped_sources["ease"]
+    hist = shop[1].histories.take([0])
+    feats = model.features(hist, model.candidates(hist))[0]
+    names = model.feature_names
+    assert np.isnan(feats[:, names.index("ease_score")]).all()
+    assert np.isfinite(feats[:, names.index("popularity_score")]).all()
+
+
+# -- candidates ------------------------------------------------------------------------------
+class Fixed:
+    """A source that gives every history the same scores."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = np.asarray(scores, dtype=np.float64)
+
+    def score_batch(self, histories: UserSequences) -> np.ndarray:
+        return np.tile(self.scores, (len(histories), 1))
+
+
+def _generator() -> CandidateGenerator:
+    nan = np.nan
+    return CandidateGenerator(
+        {"a": (Fixed([3, 1, 1, 1, nan, 2]), 3), "b": (Fixed([nan, nan, 5, nan, 4, nan]), 1)}, 6
+    )
+
+
+def test_candidates_are_the_union_of_each_sources_top_k_ties_by_row() -> None:
+    hist = UserSequences.from_lists([[], [0]])
+    first, second = _generator().generate(hist, exclude=[np.zeros(0, np.int64), np.array([0])])
+    assert first.source_names == ("a", "b")
+    assert first.rows.tolist() == [0, 1, 2, 5]  # a: 0, 5, then 1 of the tied 1, 2, 3; b: 2
+    np.testing.assert_array_equal(
+        first.scores, [[3, np.nan], [1, np.nan], [np.nan, 5], [2, np.nan]]
+    )
+    np.testing.assert_array_equal(first.ranks, [[1, np.nan], [3, np.nan], [np.nan, 1], [2, np.nan]])
+    assert second.rows.tolist() == [1, 2, 5]  # 0 excluded: the tie yields 1 and 2
+    np.testing.assert_array_equal(second.ranks, [[2, np.nan], [3, 1], [1, np.nan]])
+
+
+def test_only_restricts_the_candidates_and_unscorable_items_never_come() -> None:
+    hist = UserSequences.from_lists([[]])
+    (got,) = _generator().generate(hist, only=[np.array([2, 3, 4])])
+    # a: 2 and 3 (it cannot score 4); b: its top 1 among them is 2, so 4 is nobody's.
+    assert got.rows.tolist() == [2, 3]
+    np.testing.assert_array_equal(got.ranks, [[1, 1], [2, np.nan]])
+    (none,) = _generator().generate(hist, only=[np.zeros(0, np.int64)])
+    assert len(none) == 0
