@@ -370,8 +370,13 @@ def fit_sources(
             continue
         cap = (epochs or {}).get(name)
         run = replace(opts, max_epochs=cap or opts.max_epochs)
-        memo_key = (spec.model_dump_json(), _fingerprint(data), run.seed, run.max_epochs)
-        memo_key += (_fingerprint_cases(run.validation),)
+        memo_key: tuple[object, ...] = (
+            spec.model_dump_json(),
+            _fingerprint(data),
+            run.seed,
+            run.max_epochs,
+            _fingerprint_cases(run.validation),
+        )
         model = _FIT_MEMO.get(memo_key)
         if model is None:
             model = create_model(spec.key, spec.params)
