@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +15,19 @@ from shoprec.data import EvalSet, Interactions, UserSequences
 from shoprec.errors import LeakageError
 from shoprec.evaluation import evaluate
 from shoprec.models import FitOptions, Popularity, create_model, load_model, model_class
-from shoprec.ranking import ranked as ranked_module
-from shoprec.ranking.candidates import CandidateGenerator, SourceSpec, history_rows
-from shoprec.ranking.features import EVENT_TYPE_FEATURES
-from shoprec.ranking.ranked import (
+from shoprec.ranking import (
+    EVENT_TYPE_FEATURES,
+    CandidateGenerator,
     FittedSources,
     RankedConfig,
     RankedRecommender,
+    SourceSpec,
     check_no_leakage,
     fit_sources,
+    history_rows,
     split_targets,
 )
+from shoprec.ranking import ranked as ranked_module
 from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
 
 N_ITEMS, N_BRANDS = 80, 8
@@ -168,10 +171,10 @@ def test_building_a_training_set_from_sources_fit_on_the_targets_fails(
     data = shop[0]
     config = _config()
     split = split_targets(data)
-    leaky = fit_sources(config, data, FIT, None)  # fit on everything, targets included
+    leaky = fit_sources(config.sources, data, FIT, None)  # fit on everything, targets included
     with pytest.raises(LeakageError):
         RankedRecommender(config).training_data(leaky, split.targets)
-    honest = fit_sources(config, split.prefix, FIT, None)
+    honest = fit_sources(config.sources, split.prefix, FIT, None)
     training = RankedRecommender(config).training_data(honest, split.targets)
     assert training.cases == 300
     assert training.data is not None
@@ -185,9 +188,9 @@ def test_fit_fails_when_its_sources_are_fit_on_the_full_log(
     real = ranked_module.fit_sources
 
     def on_everything(
-        config: RankedConfig, _: Interactions, *args: Any, **kw: Any
+        sources: Mapping[str, SourceSpec], _: Interactions, *args: Any, **kw: Any
     ) -> FittedSources:
-        return real(config, data, *args, **kw)
+        return real(sources, data, *args, **kw)
 
     monkeypatch.setattr(ranked_module, "fit_sources", on_everything)
     with pytest.raises(LeakageError):

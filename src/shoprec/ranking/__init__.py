@@ -3,7 +3,8 @@
 Owns the fixed-weight blend (the fallback) and the learned ranking stage: candidates from
 several fitted sources (:mod:`.candidates`), their features (:mod:`.features`, one code path
 offline and online), learners behind one protocol (LightGBM LambdaRank, DeepFM) and the
-:class:`RankedRecommender` that fits it all without leakage (``docs/ranking.md``). May import
+:class:`RankedRecommender` that fits it all without leakage (:mod:`.fit_protocol`,
+``docs/ranking.md``). May import
 ``models`` and the layers below; must not import ``retrieval``, ``rules``, ``pipeline`` or
 anything above. Torch and LightGBM load only when a learner is first used.
 """
@@ -11,13 +12,8 @@ anything above. Torch and LightGBM load only when a learner is first used.
 from .blend import Blended, Ranker, WeightedBlend, normalised
 from .candidates import CandidateGenerator, CandidateSet, SourceSpec, TextSimilarity, history_rows
 from .features import EVENT_TYPE_FEATURES, FEATURE_NAMES, SCENARIOS, FeatureBuilder, feature_names
-from .item_stats import ItemStats
-from .learners import Learner, RankingData, create_learner, learner_class
-from .ranked import (
+from .fit_protocol import (
     FittedSources,
-    RankedBatch,
-    RankedConfig,
-    RankedRecommender,
     TargetSplit,
     TrainingSet,
     check_no_leakage,
@@ -25,6 +21,9 @@ from .ranked import (
     split_targets,
     target_cases,
 )
+from .item_stats import ItemStats
+from .learners import Learner, RankingData, create_learner, learner_class
+from .ranked import RankedBatch, RankedConfig, RankedRecommender
 
 __all__ = [
     "EVENT_TYPE_FEATURES",

@@ -6,44 +6,29 @@ text similarity), each candidate described by :mod:`.features`, and ordered by a
 steps, :meth:`RankedRecommender.candidates`, :meth:`~RankedRecommender.features` and
 :meth:`~RankedRecommender.rank`, serve the pipeline online and ``score_batch`` offline.
 
-Fit protocol on a log ``D`` (see ``docs/ranking.md``):
-
-1. The targets ``T`` are each user's last event (users with at least two events); the prefix
-   ``P`` is ``D`` without them.
-2. The sources are fit on ``P``. The target users are split (seeded) into 90% for training the
-   ranker and 10% held out; iterative sources (SASRec) early-stop on the held-out users'
-   targets.
-3. Every target user's history in ``P`` gets candidates and features; the target item is
-   labelled 1, the rest 0. Requests whose target is not among the candidates are left out of
-   training (they count in the candidate recall).
-4. Leakage guard: the training set is built only by :meth:`RankedRecommender.training_data`,
-   which first checks (:func:`check_no_leakage`) that no target is in the data the sources saw.
-5. The learner trains on the 90% and early-stops on the 10%.
-6. With ``refit_sources``, the sources are refit on all of ``D`` (iterative ones for the epochs
-   found in step 2) and the item statistics recounted, so the served model has seen every
-   event; the ranker is kept.
+:meth:`RankedRecommender.fit` follows the fit protocol of :mod:`.fit_protocol`: the sources
+are fit on the log without each user's last event, the ranker learns to find that event among
+their candidates, and a leakage guard checks that no source saw it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 from pydantic import Field, model_validator
 
-from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
-from shoprec.errors import ArtifactError, ConfigError, DataError, LeakageError, NotFittedError
+from shoprec.data import IdVocab, Interactions, UserSequences
+from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
 from shoprec.features.text import MINILM
-from shoprec.models import BaseConfig, BaseRecommender, FitOptions, create_model, load_model
+from shoprec.models import BaseConfig, BaseRecommender, FitOptions, load_model
 from shoprec.models.base import Scores
-from shoprec.types import Columns
 
 from .candidates import (
     TEXT_SOURCE,
@@ -56,6 +41,15 @@ from .candidates import (
     history_rows,
 )
 from .features import FeatureBuilder, feature_names
+from .fit_protocol import (
+    FittedSources,
+    TrainingSet,
+    check_no_leakage,
+    fit_sources,
+    split_targets,
+    split_users,
+    target_cases,
+)
 from .item_stats import ItemStats
 from .learners import Learner, RankingData, create_learner, learner_class
 
@@ -129,72 +123,6 @@ class RankedConfig(BaseConfig):
         return self
 
 
-@runtime_checkable
-class EarlyStopped(Protocol):
-    """A model that reports the epoch its validated fit stopped at (SASRec)."""
-
-    best_epoch: int
-
-
-@dataclass(frozen=True)
-class FittedSources:
-    """Candidate sources together with the data they were fit on.
-
-    Attributes:
-        models: Source name -> fitted source (config order; dropped sources absent).
-        seen: The interactions every source was fit on (what the leakage guard checks).
-        epochs: Early-stopping epoch of each iterative source (for the refit).
-        dropped: Source name -> why it was dropped.
-    """
-
-    models: dict[str, BatchScorer]
-    seen: Interactions
-    epochs: dict[str, int] = field(default_factory=dict)
-    dropped: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TargetSplit:
-    """A log cut into the ranker's targets and the prefix before them.
-
-    Attributes:
-        prefix: Every event except the targets (what the sources are fit on).
-        targets: Each user's last event, for users with at least two events (log order).
-    """
-
-    prefix: Interactions
-    targets: Interactions
-
-
-@dataclass(frozen=True)
-class TrainingSet:
-    """The ranker's training groups of one set of targets, and how well the candidates cover them.
-
-    Attributes:
-        data: The groups whose target is among the candidates (``None`` when none is).
-        cases: Number of requests (targets).
-        found: Targets that are among their request's candidates.
-        source_found: Per active source, targets among that source's own candidates.
-    """
-
-    data: RankingData | None
-    cases: int
-    found: int
-    source_found: dict[str, int]
-
-    @property
-    def recall(self) -> float:
-        """Share of targets among the candidates (NaN without cases)."""
-        return self.found / self.cases if self.cases else float("nan")
-
-    @property
-    def source_recall(self) -> dict[str, float]:
-        """Per source, the share of targets among its own candidates."""
-        return {
-            n: f / self.cases if self.cases else float("nan") for n, f in self.source_found.items()
-        }
-
-
 @dataclass(frozen=True)
 class RankedBatch:
     """Candidates, their feature rows and their ranker scores, per history of a batch."""
@@ -202,200 +130,6 @@ class RankedBatch:
     candidates: list[CandidateSet]
     features: list[FloatArray]
     scores: list[FloatArray]
-
-
-# -- the fit protocol's steps ------------------------------------------------------------------
-def split_targets(data: Interactions) -> TargetSplit:
-    """Each user's last event (users with two or more) as targets, everything else as prefix.
-
-    Events are ordered by timestamp per user, ties in log order. An event logged twice (same
-    user, item and timestamp as a target) goes with the target.
-    """
-    events = data.events.with_row_index("_row").with_columns(
-        pl.col(Columns.TIMESTAMP).fill_null(0.0).alias("_t")
-    )
-    ordered = events.sort([Columns.USER, "_t", "_row"]).with_columns(
-        (pl.len().over(Columns.USER) - 1 - pl.int_range(pl.len()).over(Columns.USER)).alias(
-            "_from_end"
-        ),
-        pl.len().over(Columns.USER).alias("_n"),
-    )
-    targets = ordered.filter((pl.col("_n") >= 2) & (pl.col("_from_end") == 0)).sort("_row")
-    keys = targets.select(Columns.USER, Columns.ITEM, "_t")
-    prefix = events.join(keys, on=[Columns.USER, Columns.ITEM, "_t"], how="anti")
-    prefix = prefix.sort("_row").drop("_row", "_t")
-    return TargetSplit(
-        prefix=data.with_events(prefix),
-        targets=data.with_events(targets.drop("_row", "_t", "_from_end", "_n")),
-    )
-
-
-def check_no_leakage(seen: Interactions, targets: Interactions) -> None:
-    """Raise when a target event is in ``seen``, or ``seen`` holds a later event of its user.
-
-    Args:
-        seen: The data candidate sources were fit on.
-        targets: The ranker's training targets (one event per row).
-
-    Raises:
-        LeakageError: Naming how many targets leak and the first of them.
-    """
-    keys = [Columns.USER, Columns.ITEM, Columns.TIMESTAMP]
-
-    def frame(data: Interactions) -> pl.DataFrame:
-        return data.events.select(
-            Columns.USER, Columns.ITEM, pl.col(Columns.TIMESTAMP).fill_null(0.0)
-        )
-
-    wanted, known = frame(targets), frame(seen)
-    same = wanted.join(known, on=keys, how="semi")
-    newest = known.group_by(Columns.USER).agg(pl.col(Columns.TIMESTAMP).max().alias("_newest"))
-    later = wanted.join(newest, on=Columns.USER).filter(
-        pl.col("_newest") > pl.col(Columns.TIMESTAMP)
-    )
-    leaked = pl.concat([same, later.select(keys)]).unique(maintain_order=True)
-    if leaked.height:
-        user, item, ts = leaked.row(0)
-        raise LeakageError(
-            f"{leaked.height} of {wanted.height} ranker targets are in the data the candidate "
-            f"sources were fit on, or precede events of their user there (first: user "
-            f"{user!r}, item {item!r} at {ts}); fit the sources on the events before the targets"
-        )
-
-
-def target_cases(seen: Interactions, targets: Interactions) -> EvalSet:
-    """Cases whose history is each target user's sequence in ``seen`` (empty when absent).
-
-    Raises:
-        DataError: When a target item is not in ``seen``'s vocabulary.
-    """
-    seqs = seen.sequences
-    row_of = {u: r for r, u in enumerate(seqs.user_ids)}
-    users = targets.events[Columns.USER].to_list()
-    rows = np.fromiter((row_of.get(u, -1) for u in users), dtype=np.int64, count=len(users))
-    items = seen.item_vocab.lookup(targets.events[Columns.ITEM].to_list())
-    if (items < 0).any():
-        raise DataError("ranker targets refer to items outside the data's vocabulary")
-    present = rows >= 0
-    safe = np.where(present, rows, 0)
-    starts = seqs.offsets[safe] if len(seqs) else np.zeros(len(rows), np.int64)
-    ends = seqs.offsets[safe + 1] if len(seqs) else starts
-    lengths = np.where(present, ends - starts, 0)
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    pos = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    histories = UserSequences(
-        user_ids=users,
-        offsets=offsets,
-        items=seqs.items[pos],
-        types=seqs.types[pos],
-        timestamps=seqs.timestamps[pos],
-    )
-    return EvalSet(histories, items)
-
-
-def split_users(
-    n: int, holdout_share: float, seed: int, max_train: int | None = None
-) -> tuple[IntArray, IntArray]:
-    """Seeded split of ``n`` target rows into (training, held out), each sorted.
-
-    At least one row goes each way when ``n >= 2``; ``max_train`` caps the training rows (a
-    seeded sample).
-    """
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n).astype(np.int64)
-    n_hold = min(max(round(holdout_share * n), 1), n - 1) if n >= 2 else 0
-    hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
-    if max_train is not None and len(train) > max_train:
-        train = np.sort(rng.choice(train, max_train, replace=False))
-    return train, hold
-
-
-#: Sources fit in this process, by (spec, data, seed, epoch cap, validation): rankers trained
-#: on the same sources (LambdaRank and DeepFM in one benchmark run) reuse one fit instead of
-#: repeating an 8-minute Transformer fit. Fits are deterministic for a seed, so a reused model
-#: is the model the fit would make; only the latest few are kept.
-_FIT_MEMO: dict[tuple[object, ...], BaseRecommender] = {}
-_FIT_MEMO_SIZE = 12
-
-
-def _fingerprint(data: Interactions) -> tuple[int, int, int]:
-    """Identity of a log's content: event count, catalogue size and a hash of every row."""
-    return data.n_events, data.n_items, int(data.events.hash_rows(seed=0).sum())
-
-
-def _fingerprint_cases(cases: object) -> object:
-    """Identity of validation cases (``None`` or an :class:`EvalSet`)."""
-    if not isinstance(cases, EvalSet):
-        return None if cases is None else id(cases)
-    h = cases.histories
-    return hash((cases.targets.tobytes(), h.items.tobytes(), h.offsets.tobytes()))
-
-
-def fit_sources(
-    config: RankedConfig,
-    data: Interactions,
-    opts: FitOptions,
-    text: TextSimilarity | None,
-    *,
-    epochs: dict[str, int] | None = None,
-    names: Iterable[str] | None = None,
-) -> FittedSources:
-    """Fit the configured sources on ``data``; drop (with a warning) those that refuse it.
-
-    Args:
-        config: The ranked config (its ``sources``).
-        data: What every source is fit on (recorded as ``FittedSources.seen``).
-        opts: Run context of every fit (seed, device, validation for iterative sources).
-        text: Item text vectors for the text source (``None``: no text; the source is dropped).
-        epochs: Per source, the epoch cap of a refit (iterative sources).
-        names: Fit only these sources (a refit keeps the first fit's survivors).
-
-    Raises:
-        UnknownModelError: For a source key that is not registered.
-    """
-    wanted = set(names) if names is not None else None
-    models: dict[str, BatchScorer] = {}
-    found: dict[str, int] = {}
-    dropped: dict[str, str] = {}
-    for name, spec in config.sources.items():
-        if wanted is not None and name not in wanted:
-            continue
-        if spec.key == TEXT_SOURCE:
-            if text is None or not text.has_text.any():
-                dropped[name] = "no item has text"
-                logger.warning("ranked: source %r dropped: no item has text", name)
-            else:
-                models[name] = text
-            continue
-        cap = (epochs or {}).get(name)
-        run = replace(opts, max_epochs=cap or opts.max_epochs)
-        memo_key: tuple[object, ...] = (
-            spec.model_dump_json(),
-            _fingerprint(data),
-            run.seed,
-            run.max_epochs,
-            _fingerprint_cases(run.validation),
-        )
-        model = _FIT_MEMO.get(memo_key)
-        if model is None:
-            model = create_model(spec.key, spec.params)
-            logger.info(
-                "ranked: fitting source %r (%s) on %d events", name, spec.key, data.n_events
-            )
-            try:
-                model.fit(data, run)
-            except ConfigError as exc:
-                dropped[name] = str(exc)
-                logger.warning("ranked: source %r dropped: %s", name, exc)
-                continue
-            _FIT_MEMO[memo_key] = model
-            while len(_FIT_MEMO) > _FIT_MEMO_SIZE:
-                _FIT_MEMO.pop(next(iter(_FIT_MEMO)))
-        if isinstance(model, EarlyStopped) and model.best_epoch > 0:
-            found[name] = model.best_epoch
-        models[name] = model
-    return FittedSources(models, data, found, dropped)
 
 
 # -- the recommender ---------------------------------------------------------------------------
@@ -469,7 +203,7 @@ class RankedRecommender(BaseRecommender):
 
     # -- training --------------------------------------------------------------------------
     def fit(self, data: Interactions, opts: FitOptions = FitOptions()) -> None:
-        """Fit sources and ranker on ``data`` by the protocol of the module docstring.
+        """Fit sources and ranker on ``data`` by the protocol of :mod:`.fit_protocol`.
 
         ``opts.validation`` is not used: the ranker holds out its own users (their targets
         early-stop the iterative sources and the learner). ``opts.max_epochs`` caps the
@@ -496,7 +230,7 @@ class RankedRecommender(BaseRecommender):
             "ranked: %d targets, %d for training, %d held out", n, len(train_rows), len(hold_rows)
         )
         fitted = fit_sources(
-            cfg,
+            cfg.sources,
             split.prefix,
             replace(opts, validation=validation),
             self._text,
@@ -521,7 +255,7 @@ class RankedRecommender(BaseRecommender):
         self._learner = learner
         if cfg.refit_sources:
             refit = fit_sources(
-                cfg,
+                cfg.sources,
                 data,
                 replace(opts, validation=None),
                 self._text,
