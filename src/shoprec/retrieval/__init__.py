@@ -5,6 +5,7 @@ catalogue, co-visitation, text similarity and trending. May import ``models`` an
 below; must not import ``ranking``, ``rules``, ``pipeline`` or anything above.
 """
 
+from .category_affinity import CategoryAffinity
 from .covisitation import CoVisitSource
 from .model_scores import ModelSource
 from .redis_trending import RedisTrending
@@ -15,6 +16,7 @@ from .vector_index import IndexConfig, VectorIndex
 
 __all__ = [
     "CandidateSource",
+    "CategoryAffinity",
     "CoVisitSource",
     "IndexConfig",
     "ModelSource",

@@ -31,7 +31,7 @@ from shoprec.jobs import METRICS_FILE
 from shoprec.models import BaseRecommender, CoVisitation, FitOptions, ModelVersions, load_model
 from shoprec.models.versions import POINTER
 from shoprec.pipeline import Pipeline, Request
-from shoprec.retrieval import Trending
+from shoprec.retrieval import CategoryAffinity, Trending
 from shoprec.settings import ServingSettings, VariantSettings
 from shoprec.types import HistoryEvent, ItemId, Query
 
@@ -170,6 +170,12 @@ class ModelEngine:
         # All-time counts for cold start when nothing is trending (a shop whose log is old).
         popular = Trending(math.inf, self._config.pipeline.event_weights, resort_interval_s=0)
         popular.observe_frame(events)
+        # Shopper overlap between categories, for the explore rails.
+        affinity = CategoryAffinity.from_events(
+            events,
+            {i.item_id: i.category for i in live.listed_items() if i.category},
+            self._config.pipeline.event_weights,
+        )
         for variant in self._variants:
             model, name = models(variant)
             if covisit is None and self._config.covisit and model.key != CoVisitation.key:
@@ -188,6 +194,7 @@ class ModelEngine:
                 covisit if model.key != CoVisitation.key else None,
                 name,
                 popular,
+                affinity,
             )
             pipelines[variant.name] = pipeline.with_items(live.listed_items())
         return Engine(version, pipelines)
