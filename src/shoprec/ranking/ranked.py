@@ -183,6 +183,11 @@ class RankedRecommender(BaseRecommender):
         return tuple(self._sources)
 
     @property
+    def source_models(self) -> dict[str, BatchScorer]:
+        """The fitted sources by name (the pipeline asks a sequence model for attributions)."""
+        return dict(self._sources)
+
+    @property
     def dropped_sources(self) -> dict[str, str]:
         """Sources dropped at fit, with the reason."""
         return dict(self._dropped)
