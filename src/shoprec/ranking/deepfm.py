@@ -30,7 +30,6 @@ statistics, vocabulary sizes, importance); never a pickle.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from safetensors.numpy import load_file, save_file
 from shoprec.errors import ArtifactError, DataError, MissingDependencyError, NotFittedError
 from shoprec.models import BaseConfig
 
-from .learners import META_FILE, Matrix, RankingData, read_learner_meta
+from .learners import META_FILE, Matrix, RankingData, read_learner_meta, write_learner_meta
 
 try:
     import torch
@@ -540,19 +539,16 @@ class DeepFMLearner:
         path.mkdir(parents=True, exist_ok=True)
         arrays = {k: np.ascontiguousarray(v.numpy()) for k, v in net.state_dict().items()}
         save_file(arrays, str(path / WEIGHTS_FILE))
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "kind": KIND,
-            "config": self.config.model_dump(mode="json"),
-            "feature_names": list(self.feature_names),
-            "categorical": list(self.categorical),
-            "encoding": self._require_encoding().to_json(),
-            "importance": self._importance.tolist(),
-            "best_epoch": self.best_epoch,
-            "history": self.history,
-        }
-        # learner.json last: its presence marks a complete artifact.
-        (path / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_learner_meta(
+            path,
+            KIND,
+            SCHEMA_VERSION,
+            self,
+            encoding=self._require_encoding().to_json(),
+            importance=self._importance.tolist(),
+            best_epoch=self.best_epoch,
+            history=self.history,
+        )
 
     @classmethod
     def load(cls, path: Path) -> Self:

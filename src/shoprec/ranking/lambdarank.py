@@ -16,7 +16,6 @@ path attribution instead (see :meth:`LambdaRankLearner.contributions`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -29,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.models import BaseConfig
 
-from .learners import META_FILE, Matrix, RankingData, read_learner_meta
+from .learners import META_FILE, Matrix, RankingData, read_learner_meta, write_learner_meta
 
 KIND = "lambdarank"
 SCHEMA_VERSION = 1
@@ -221,16 +220,7 @@ class LambdaRankLearner:
         booster = self._require_booster()
         path.mkdir(parents=True, exist_ok=True)
         booster.save_model(str(path / MODEL_FILE))
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "kind": KIND,
-            "config": self.config.model_dump(mode="json"),
-            "feature_names": list(self.feature_names),
-            "categorical": list(self.categorical),
-            "best_iteration": self.best_iteration,
-        }
-        # learner.json last: its presence marks a complete artifact.
-        (path / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_learner_meta(path, KIND, SCHEMA_VERSION, self, best_iteration=self.best_iteration)
 
     @classmethod
     def load(cls, path: Path) -> Self:

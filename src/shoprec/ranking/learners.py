@@ -83,6 +83,24 @@ class Learner(Protocol):
         """Read a learner written by :meth:`save`."""
 
 
+def write_learner_meta(
+    path: Path, kind: str, schema_version: int, learner: Any, **state: Any
+) -> None:
+    """Write ``learner.json``: kind, schema version, config, feature layout and ``state``.
+
+    Written last by a learner's ``save``: its presence marks a complete artifact.
+    """
+    meta = {
+        "schema_version": schema_version,
+        "kind": kind,
+        "config": learner.config.model_dump(mode="json"),
+        "feature_names": list(learner.feature_names),
+        "categorical": list(learner.categorical),
+        **state,
+    }
+    (path / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
 def read_learner_meta(path: Path, kind: str, schema_version: int) -> dict[str, Any]:
     """Read and check a learner's ``learner.json`` (exists, parses, right kind and version).
 
