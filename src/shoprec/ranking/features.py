@@ -55,6 +55,17 @@ SCENARIOS = (
 )
 #: Per-source feature suffixes.
 SOURCE_FEATURES = ("score", "rank")
+#: Features of the shopper's history alone, in column order.
+SHOPPER_FEATURES = (
+    "hist_len",
+    "n_view",
+    "n_cart",
+    "n_purchase",
+    "n_favorite",
+    "gap_last_hours",
+    "n_categories",
+    "mean_log_price",
+)
 #: Every feature that does not depend on the configured sources, in column order.
 FEATURE_NAMES = (
     "n_sources",
@@ -68,15 +79,7 @@ FEATURE_NAMES = (
     "age_days",
     "log_price",
     "in_stock",
-    # shopper
-    "hist_len",
-    "n_view",
-    "n_cart",
-    "n_purchase",
-    "n_favorite",
-    "gap_last_hours",
-    "n_categories",
-    "mean_log_price",
+    *SHOPPER_FEATURES,
     # shopper x item
     "same_category_last",
     "same_brand_last",
@@ -267,20 +270,7 @@ class FeatureBuilder:
             axis=1,
         ).astype(np.float32)[cb]  # (C, 9): one gather for every shopper feature
         cols: dict[str, FloatArray] = {
-            name: per_history[:, j]
-            for j, name in enumerate(
-                (
-                    "hist_len",
-                    "n_view",
-                    "n_cart",
-                    "n_purchase",
-                    "n_favorite",
-                    "gap_last_hours",
-                    "n_categories",
-                    "mean_log_price",
-                    "hour",
-                )
-            )
+            name: per_history[:, j] for j, name in enumerate((*SHOPPER_FEATURES, "hour"))
         }
         cols.update(
             {
