@@ -118,13 +118,17 @@ def test_benchmark_fixes_parameters_or_skips_every_search(tmp_path: Path) -> Non
         lines = re.findall(r"^\[\d/\d\] \d\d:\d\d:\d\d (.+)$", result.output, flags=re.MULTILINE)
         return lines, json.loads((out / "results.json").read_text())
 
-    # covisit's grid of four becomes one fit: the fixed value over its defaults.
+    # covisit's grid of four becomes two fits: position_decay searched, normalization fixed.
     lines, rows = steps("-p", "covisit.normalization=cosine")
     assert [line for line in lines if "tuning" in line] == [
         "popularity: tuning 1/1",
-        "covisit: tuning 1/1",
+        "covisit: tuning 1/2",
+        "covisit: tuning 2/2",
     ]
-    assert rows[1]["params"] == {"normalization": "cosine"}
+    assert [t["params"] for t in rows[1]["trials"]] == [
+        {"position_decay": d, "normalization": "cosine"} for d in (0.5, 0.8)
+    ]
+    assert rows[1]["params"]["normalization"] == "cosine"
     lines, rows = steps("--no-tune")
     assert "covisit: tuning 1/1" in lines and rows[1]["params"] == {}
 

@@ -229,8 +229,17 @@ def test_coordinate_search_keeps_a_value_only_when_it_beats_the_best_so_far() ->
 
 
 @pytest.mark.usefixtures("knobs")
-def test_fixed_parameters_replace_the_search_and_are_checked_before_training() -> None:
+def test_fixed_parameters_hold_in_every_fit_and_are_checked_before_training() -> None:
     (row,) = run_benchmark(chain_log(), ["test-knobs"], params={"test-knobs": {"b": 1}})
+    # b leaves the search; a and c are still tuned (a=1 does not win with b=1), each with b=1.
+    assert [t["params"] for t in row["trials"]] == [
+        {"a": 0, "c": 0, "b": 1},
+        {"a": 1, "c": 0, "b": 1},
+        {"a": 0, "c": 1, "d": 1, "b": 1},
+    ]
+    (row,) = run_benchmark(
+        chain_log(), ["test-knobs"], params={"test-knobs": {"b": 1}}, search=False
+    )
     assert [t["params"] for t in row["trials"]] == [{"b": 1}]
     assert row["params"] == {"b": 1}
     calls: list[str] = []

@@ -28,6 +28,7 @@ from shoprec.ranking import (
     split_targets,
 )
 from shoprec.ranking import ranked as ranked_module
+from shoprec.ranking.fit_protocol import split_users
 from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
 
 N_ITEMS, N_BRANDS = 80, 8
@@ -153,16 +154,45 @@ def test_leakage_guard_raises_on_targets_and_passes_on_the_prefix(
 ) -> None:
     data = shop[0]
     split = split_targets(data)
-    assert split.targets.n_events == 300
+    targets = split.targets.events
+    assert len(split.targets) == targets.n_events == 300
     assert split.prefix.n_events == data.n_events - 300
-    check_no_leakage(split.prefix, split.targets)  # the proper prefix passes
+    check_no_leakage(split.prefix, targets)  # the proper prefix passes
     with pytest.raises(LeakageError, match="300 of 300 ranker targets"):
-        check_no_leakage(data, split.targets)
+        check_no_leakage(data, targets)
     # One leaked target is enough.
-    one = split.targets.events.head(1)
+    one = targets.events.head(1)
     leaky = split.prefix.with_events(pl.concat([split.prefix.events, one]))
     with pytest.raises(LeakageError, match="1 of 300"):
-        check_no_leakage(leaky, split.targets)
+        check_no_leakage(leaky, targets)
+
+
+def test_several_targets_per_user_see_their_earlier_targets_and_split_by_user() -> None:
+    events = pl.DataFrame(
+        {
+            "user_id": ["a", "a", "b", "a", "b", "c", "a", "b"],
+            "item_id": ["i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"],
+            "event_type": ["view"] * 8,
+            "timestamp": [1.0, 2.0, 1.0, 3.0, 2.0, 1.0, 4.0, 3.0],
+        }
+    )
+    data = Interactions(events, _catalogue())
+    split = split_targets(data, per_user=2)
+    # a: i1 i2 | i4 i7; b: i3 | i5 i8 (one event stays); c: i6 stays, no target.
+    assert split.prefix.events["item_id"].to_list() == ["i1", "i2", "i3", "i6"]
+    targets = split.targets
+    assert targets.events.events["item_id"].to_list() == ["i4", "i5", "i7", "i8"]
+    hist = targets.cases.histories
+    vocab = data.item_vocab
+    assert [vocab.ids[i] for i in hist.items_of(2)] == ["i1", "i2", "i4"]  # a's second target
+    assert [vocab.ids[i] for i in hist.items_of(1)] == ["i3"]
+    assert [vocab.ids[t] for t in targets.cases.targets] == ["i4", "i5", "i7", "i8"]
+    check_no_leakage(split.prefix, targets.events)
+    for seed in range(5):
+        train, hold = split_users(targets.users, 0.5, seed)
+        assert len(hold) and len(train)
+        users_train = {targets.users[r] for r in train}
+        assert users_train.isdisjoint(targets.users[r] for r in hold)
 
 
 def test_building_a_training_set_from_sources_fit_on_the_targets_fails(

@@ -49,8 +49,8 @@ ModelParamOption = Annotated[
     typer.Option(
         "--param",
         "-p",
-        help="Fix a hyperparameter as MODEL.NAME=VALUE (JSON value, else text): that model is "
-        "fit with its fixed values alone, without its search; NAME=VALUE fixes it for every "
+        help="Fix a hyperparameter as MODEL.NAME=VALUE (JSON value, else text): every fit of "
+        "that model uses it and its search tunes the rest; NAME=VALUE fixes it for every "
         "model (--optimize: the compressed models' settings). Repeatable.",
     ),
 ]
@@ -161,6 +161,8 @@ def _run(
     seeds: int,
     output: Path | None,
     params: dict[str, dict[str, Any]] | None,
+    *,
+    search: bool = True,
 ) -> list[dict[str, Any]]:
     """Load the data and run the benchmark, reporting progress on stderr."""
     if protocol not in SPLIT_PROTOCOLS:
@@ -176,6 +178,7 @@ def _run(
             update,
             dataset=data_path.name,
             params=params,
+            search=search,
         )
 
 
@@ -229,9 +232,7 @@ def benchmark(
         return
     if model_dir is not None:
         raise ConfigError("--model-dir goes with --optimize")
-    params: dict[str, dict[str, Any]] = {key: {} for key in keys} if no_tune else {}
-    params.update(fixed)
-    rows = _run(data, keys, protocol, seeds, output, params or None)
+    rows = _run(data, keys, protocol, seeds, output, fixed or None, search=not no_tune)
     title = f"{data.name} ({protocol}, test target)"
     console.print(comparison_table(rows, title, console.width))
     console.print(
@@ -286,7 +287,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Fit one model with the given parameters and report every metric, by activity too."""
-    rows = _run(data, [model], protocol, seeds, output, {model: parse_params(param)})
+    rows = _run(data, [model], protocol, seeds, output, {model: parse_params(param)}, search=False)
     if html is not None:
         write_html(rows, html, f"{model} on {data.name} ({protocol}, test target)")
         console.print(f"report -> {html}", style="dim")

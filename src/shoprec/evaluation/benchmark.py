@@ -9,8 +9,9 @@ parameter's other values one parameter at a time, in declaration order, each ove
 point so far, which it replaces only when it scores strictly higher: ``1 + sum(len(values) - 1)``
 fits instead of the product, for models whose fit is expensive (SASRec). A search-space value
 that is a dict sets several config fields together (e.g. two dropouts that move as one). Fixed
-parameters (``run_benchmark(params=...)``, ``shoprec benchmark -p MODEL.NAME=VALUE``) replace
-a model's search with that one point.
+parameters (``run_benchmark(params=...)``, ``shoprec benchmark -p MODEL.NAME=VALUE``) hold in
+every fit and leave the search the other parameters; ``search=False`` (``--no-tune``) fits the
+fixed parameters over the defaults alone.
 
 Iterative models early-stop on the same validation cases (``FitOptions.validation``) and
 report the epoch they stopped at as ``best_epoch``. The chosen parameters are then fit on
@@ -41,6 +42,7 @@ from shoprec.errors import ConfigError, ShoprecError
 from shoprec.models import BaseRecommender, FitOptions, create_model, model_class
 from shoprec.types import Columns
 
+from .exposure import item_brands
 from .metrics import category_codes
 from .ranking import evaluate, evaluate_report
 from .report import write_results
@@ -145,26 +147,38 @@ def coordinate(search_space: Mapping[str, Sequence[Any]] | None) -> list[Step]:
     return steps
 
 
-def search_steps(key: str, fixed: Mapping[str, dict[str, Any]] | None = None) -> list[Step]:
-    """The fits that choose ``key``'s parameters: its fixed ones when given, else its search.
+def search_steps(
+    key: str, fixed: Mapping[str, dict[str, Any]] | None = None, *, search: bool = True
+) -> list[Step]:
+    """The fits that choose ``key``'s parameters: its search, with its fixed ones in every fit.
 
     Args:
         key: Registered model key.
-        fixed: Fixed parameters per model key; a key found here is fit with these alone.
+        fixed: Fixed parameters per model key; the search leaves these names alone (a
+            search-space entry that sets one of them is dropped) and every fit gets them.
+        search: ``False``: no search, one fit with the fixed parameters over the defaults.
 
     Raises:
         ConfigError: When the model class declares an unknown ``search``.
     """
-    if fixed is not None and key in fixed:
-        return [Step(dict(fixed[key]))]
+    pinned = dict((fixed or {}).get(key, {}))
+    if not search:
+        return [Step(pinned)]
     cls = model_class(key)
-    space = getattr(cls, "search_space", None)
-    search = getattr(cls, "search", "grid")
-    if search == "coordinate":
-        return coordinate(space)
-    if search == "grid":
-        return [Step(point) for point in grid(space)]
-    raise ConfigError(f"{cls.__name__}.search = {search!r}: choose one of {', '.join(SEARCHES)}")
+    space = {
+        name: values
+        for name, values in (getattr(cls, "search_space", None) or {}).items()
+        if not any(set(_fields(name, v)) & set(pinned) for v in values)
+    }
+    walk = getattr(cls, "search", "grid")
+    if walk == "coordinate":
+        steps = coordinate(space)
+    elif walk == "grid":
+        steps = [Step(point) for point in grid(space)]
+    else:
+        raise ConfigError(f"{cls.__name__}.search = {walk!r}: choose one of {', '.join(SEARCHES)}")
+    # Relative steps apply over the best trial, which already holds the fixed values.
+    return [s if s.relative else Step({**s.params, **pinned}) for s in steps]
 
 
 def _epochs(model: object) -> int | None:
@@ -239,6 +253,7 @@ def run_benchmark(
     dataset: str | None = None,
     item_embeddings: npt.NDArray[np.floating] | None = None,
     params: Mapping[str, dict[str, Any]] | None = None,
+    search: bool = True,
     on_final_fit: FinalFitCallback | None = None,
 ) -> list[dict[str, Any]]:
     """Tune, fit and evaluate each model under one protocol; optionally write the reports.
@@ -254,8 +269,10 @@ def run_benchmark(
         ks: Metric cut-offs.
         dataset: Name shown in the reports (e.g. the folder name).
         item_embeddings: ``(n_items, D)`` item vectors for embedding diversity, if wanted.
-        params: Fixed hyperparameters per model key: such a model is fit with these alone
-            (over its defaults), without its search.
+        params: Fixed hyperparameters per model key, held in every fit of that model (the
+            search tunes the others).
+        search: ``False``: no search; each model is fit with its fixed parameters over its
+            defaults (iterative ones still early-stop on validation).
         on_final_fit: Receives every fit that the test figures are measured on (e.g. to
             publish the very model a figure belongs to).
 
@@ -270,7 +287,7 @@ def run_benchmark(
     """
     if seeds < 1:
         raise ConfigError(f"seeds must be at least 1, got {seeds}")
-    points = {key: search_steps(key, params) for key in models}
+    points = {key: search_steps(key, params, search=search) for key in models}
     for key in models:
         if params is not None and key in params:
             _check_params(key, params[key])
@@ -285,6 +302,7 @@ def run_benchmark(
 
     splits: dict[int, Split] = {0: make_split(data, protocol, seed=0)}
     categories = category_codes(data)
+    brands = item_brands(data)
     rows = []
     for key in models:
 
@@ -322,6 +340,7 @@ def run_benchmark(
                 item_categories=categories,
                 item_embeddings=item_embeddings,
                 train=split.test_train,
+                item_brands=brands,
             )
             metrics = {
                 **report.metrics,

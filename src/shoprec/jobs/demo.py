@@ -149,7 +149,8 @@ def run_demo(
         output / "evaluation",
         lambda message, done, total: say(f"  [{min(done + 1, total)}/{total}] {message}"),
         dataset=data_dir.name,
-        params={k: {"max_epochs": max_epochs} if k.startswith("sasrec") else {} for k in models},
+        params={k: {"max_epochs": max_epochs} for k in models if k.startswith("sasrec")},
+        search=False,
         on_final_fit=keep,
     )
     measured = next((row for row in comparison if row["model"] == main_model), None)

@@ -14,12 +14,12 @@ from .candidates import CandidateGenerator, CandidateSet, SourceSpec, TextSimila
 from .features import EVENT_TYPE_FEATURES, FEATURE_NAMES, SCENARIOS, FeatureBuilder, feature_names
 from .fit_protocol import (
     FittedSources,
+    Targets,
     TargetSplit,
     TrainingSet,
     check_no_leakage,
     fit_sources,
     split_targets,
-    target_cases,
 )
 from .item_stats import ItemStats
 from .learners import Learner, RankingData, create_learner, learner_class
@@ -43,6 +43,7 @@ __all__ = [
     "RankingData",
     "SourceSpec",
     "TargetSplit",
+    "Targets",
     "TextSimilarity",
     "TrainingSet",
     "WeightedBlend",
@@ -54,5 +55,4 @@ __all__ = [
     "learner_class",
     "normalised",
     "split_targets",
-    "target_cases",
 ]

@@ -4,12 +4,14 @@ A learned ranker must learn from candidates whose sources never saw the item it 
 find. :class:`~.ranked.RankedRecommender` fits on a log ``D`` in these steps (see
 ``docs/ranking.md``):
 
-1. The targets ``T`` are each user's last event (users with at least two events); the prefix
-   ``P`` is ``D`` without them (:func:`split_targets`).
+1. The targets ``T`` are each user's last ``targets_per_user`` events (one event always stays
+   in the prefix); the prefix ``P`` is ``D`` without them (:func:`split_targets`). A target's
+   request is its user's history before it, earlier targets included: a served request, too,
+   holds events the sources were not fit on.
 2. The sources are fit on ``P`` (:func:`fit_sources`). The target users are split (seeded) into
    90% for training the ranker and 10% held out (:func:`split_users`); iterative sources
-   (SASRec) early-stop on the held-out users' targets (:func:`target_cases`).
-3. Every target user's history in ``P`` gets candidates and features; the target item is
+   (SASRec) early-stop on the held-out users' targets.
+3. Every target's request gets candidates and features; the target item is
    labelled 1, the rest 0 (a :class:`TrainingSet`). Requests whose target is not among the
    candidates are left out of training (they count in the candidate recall).
 4. Leakage guard: the training set is built only by
@@ -28,7 +30,7 @@ trained on one set of sources (LambdaRank and DeepFM in one benchmark run) share
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
@@ -37,7 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from shoprec.data import EvalSet, Interactions, UserSequences
-from shoprec.errors import ConfigError, DataError, LeakageError
+from shoprec.errors import ConfigError, LeakageError
 from shoprec.models import BaseRecommender, FitOptions, create_model
 from shoprec.types import Columns
 
@@ -74,16 +76,44 @@ class FittedSources:
 
 
 @dataclass(frozen=True)
+class Targets:
+    """The ranker's target events with the request each one answers.
+
+    Attributes:
+        events: One target event per row (log order).
+        cases: Per row, the user's events before the target in the full log (the request's
+            history, earlier targets of the user included) and the target item.
+    """
+
+    events: Interactions
+    cases: EvalSet
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    @property
+    def users(self) -> list[object]:
+        """The user of each target row."""
+        return list(self.events.events[Columns.USER].to_list())
+
+    def take(self, rows: npt.ArrayLike) -> Targets:
+        """A subset of the targets, in the given order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return Targets(self.events.with_events(self.events.events[rows]), self.cases.take(rows))
+
+
+@dataclass(frozen=True)
 class TargetSplit:
     """A log cut into the ranker's targets and the prefix before them.
 
     Attributes:
         prefix: Every event except the targets (what the sources are fit on).
-        targets: Each user's last event, for users with at least two events (log order).
+        targets: Each user's last ``per_user`` events (fewer for short histories: one event
+            always stays in the prefix), with their requests.
     """
 
     prefix: Interactions
-    targets: Interactions
+    targets: Targets
 
 
 @dataclass(frozen=True)
@@ -116,29 +146,54 @@ class TrainingSet:
 
 
 # -- the steps -------------------------------------------------------------------------------
-def split_targets(data: Interactions) -> TargetSplit:
-    """Each user's last event (users with two or more) as targets, everything else as prefix.
+def split_targets(data: Interactions, per_user: int = 1) -> TargetSplit:
+    """Each user's last ``per_user`` events as targets, everything before them as prefix.
 
-    Events are ordered by timestamp per user, ties in log order. An event logged twice (same
-    user, item and timestamp as a target) goes with the target.
+    Users keep at least their first event in the prefix (a user with one event gives no
+    target). Events are ordered by timestamp per user, ties in log order. An event logged twice
+    (same user, item and timestamp as a target) goes with the target. A target's request is the
+    user's history before it in ``data``, so later targets see the earlier ones, as a served
+    request sees the events since the last fit.
     """
     events = data.events.with_row_index("_row").with_columns(
         pl.col(Columns.TIMESTAMP).fill_null(0.0).alias("_t")
     )
     ordered = events.sort([Columns.USER, "_t", "_row"]).with_columns(
-        (pl.len().over(Columns.USER) - 1 - pl.int_range(pl.len()).over(Columns.USER)).alias(
-            "_from_end"
-        ),
+        pl.int_range(pl.len()).over(Columns.USER).alias("_pos"),
         pl.len().over(Columns.USER).alias("_n"),
     )
-    targets = ordered.filter((pl.col("_n") >= 2) & (pl.col("_from_end") == 0)).sort("_row")
+    first_target = pl.max_horizontal(pl.col("_n") - per_user, pl.lit(1))
+    targets = ordered.filter(pl.col("_pos") >= first_target).sort("_row")
     keys = targets.select(Columns.USER, Columns.ITEM, "_t")
     prefix = events.join(keys, on=[Columns.USER, Columns.ITEM, "_t"], how="anti")
     prefix = prefix.sort("_row").drop("_row", "_t")
+    target_events = data.with_events(targets.drop("_row", "_t", "_pos", "_n"))
+    positions = targets["_pos"].to_numpy().astype(np.int64)
     return TargetSplit(
         prefix=data.with_events(prefix),
-        targets=data.with_events(targets.drop("_row", "_t", "_from_end", "_n")),
+        targets=Targets(target_events, _cases(data, target_events, positions)),
     )
+
+
+def _cases(data: Interactions, targets: Interactions, positions: IntArray) -> EvalSet:
+    """Per target, its user's first ``position`` events in ``data`` and the target item."""
+    seqs = data.sequences
+    row_of = {u: r for r, u in enumerate(seqs.user_ids)}
+    users = targets.events[Columns.USER].to_list()
+    rows = np.fromiter((row_of[u] for u in users), dtype=np.int64, count=len(users))
+    items = data.item_vocab.lookup(targets.events[Columns.ITEM].to_list())
+    starts = seqs.offsets[rows]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(positions, out=offsets[1:])
+    pos = np.repeat(starts - offsets[:-1], positions) + np.arange(offsets[-1])
+    histories = UserSequences(
+        user_ids=users,
+        offsets=offsets,
+        items=seqs.items[pos],
+        types=seqs.types[pos],
+        timestamps=seqs.timestamps[pos],
+    )
+    return EvalSet(histories, items)
 
 
 def check_no_leakage(seen: Interactions, targets: Interactions) -> None:
@@ -174,52 +229,28 @@ def check_no_leakage(seen: Interactions, targets: Interactions) -> None:
         )
 
 
-def target_cases(seen: Interactions, targets: Interactions) -> EvalSet:
-    """Cases whose history is each target user's sequence in ``seen`` (empty when absent).
-
-    Raises:
-        DataError: When a target item is not in ``seen``'s vocabulary.
-    """
-    seqs = seen.sequences
-    row_of = {u: r for r, u in enumerate(seqs.user_ids)}
-    users = targets.events[Columns.USER].to_list()
-    rows = np.fromiter((row_of.get(u, -1) for u in users), dtype=np.int64, count=len(users))
-    items = seen.item_vocab.lookup(targets.events[Columns.ITEM].to_list())
-    if (items < 0).any():
-        raise DataError("ranker targets refer to items outside the data's vocabulary")
-    present = rows >= 0
-    safe = np.where(present, rows, 0)
-    starts = seqs.offsets[safe] if len(seqs) else np.zeros(len(rows), np.int64)
-    ends = seqs.offsets[safe + 1] if len(seqs) else starts
-    lengths = np.where(present, ends - starts, 0)
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    pos = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    histories = UserSequences(
-        user_ids=users,
-        offsets=offsets,
-        items=seqs.items[pos],
-        types=seqs.types[pos],
-        timestamps=seqs.timestamps[pos],
-    )
-    return EvalSet(histories, items)
-
-
 def split_users(
-    n: int, holdout_share: float, seed: int, max_train: int | None = None
+    users: Sequence[object], holdout_share: float, seed: int, max_train: int | None = None
 ) -> tuple[IntArray, IntArray]:
-    """Seeded split of ``n`` target rows into (training, held out), each sorted.
+    """Seeded split of target rows by their user into (training, held out), each sorted.
 
-    At least one row goes each way when ``n >= 2``; ``max_train`` caps the training rows (a
-    seeded sample).
+    All targets of a user go the same way; at least one user goes each way when there are
+    two or more. ``max_train`` caps the training rows (a seeded sample).
     """
     rng = np.random.default_rng(seed)
-    perm = rng.permutation(n).astype(np.int64)
+    index: dict[object, int] = {}
+    user_of_row = np.fromiter(
+        (index.setdefault(u, len(index)) for u in users), dtype=np.int64, count=len(users)
+    )
+    n = len(index)
     n_hold = min(max(round(holdout_share * n), 1), n - 1) if n >= 2 else 0
-    hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+    held_users = np.zeros(n, dtype=bool)
+    held_users[rng.permutation(n)[:n_hold]] = True
+    held = held_users[user_of_row]
+    hold, train = np.flatnonzero(held), np.flatnonzero(~held)
     if max_train is not None and len(train) > max_train:
         train = np.sort(rng.choice(train, max_train, replace=False))
-    return train, hold
+    return train.astype(np.int64), hold.astype(np.int64)
 
 
 #: Sources fit in this process, by (spec, data, seed, epoch cap, validation): rankers trained

@@ -43,12 +43,12 @@ from .candidates import (
 from .features import FeatureBuilder, feature_names
 from .fit_protocol import (
     FittedSources,
+    Targets,
     TrainingSet,
     check_no_leakage,
     fit_sources,
     split_targets,
     split_users,
-    target_cases,
 )
 from .item_stats import ItemStats
 from .learners import Learner, RankingData, create_learner, learner_class
@@ -107,6 +107,11 @@ class RankedConfig(BaseConfig):
     """After training the ranker, refit the sources (and recount the item statistics) on all
     the data, so the served model has seen the ranker's training targets too."""
 
+    targets_per_user: int = Field(1, ge=1)
+    """Training requests per user: each user's last this many events are the ranker's targets
+    (the sources are fit on the events before them). More requests per user teach a small
+    log more, at the cost of sources fit on a shorter log."""
+
     max_train_users: int | None = Field(None, ge=1)
     """Cap on the requests the ranker trains on (a seeded sample); ``None``: all."""
 
@@ -147,7 +152,7 @@ class RankedRecommender(BaseRecommender):
     key: ClassVar[str] = "ranked"
     config_cls: ClassVar[type[RankedConfig]] = RankedConfig
     config: RankedConfig
-    search_space: ClassVar[dict[str, list[Any]]] = {}
+    search_space: ClassVar[dict[str, list[Any]]] = {"targets_per_user": [1, 3, 6]}
 
     def __init__(self, config: RankedConfig | None = None) -> None:
         super().__init__(config)
@@ -222,15 +227,16 @@ class RankedRecommender(BaseRecommender):
         cfg = self.config
         self.item_vocab = IdVocab(data.item_vocab.ids)
         self._text = self._text_similarity(data, opts)
-        split = split_targets(data)
-        n = split.targets.n_events
+        split = split_targets(data, cfg.targets_per_user)
+        n = len(split.targets)
         if n == 0:
             raise DataError("ranked: no user has two events; the ranker has nothing to learn")
-        train_rows, hold_rows = split_users(n, cfg.holdout_share, opts.seed, cfg.max_train_users)
-        targets = split.targets.events
-        train_t = split.targets.with_events(targets[train_rows])
-        hold_t = split.targets.with_events(targets[hold_rows])
-        validation = target_cases(split.prefix, hold_t) if len(hold_rows) else None
+        train_rows, hold_rows = split_users(
+            split.targets.users, cfg.holdout_share, opts.seed, cfg.max_train_users
+        )
+        train_t = split.targets.take(train_rows)
+        hold_t = split.targets.take(hold_rows)
+        validation = hold_t.cases if len(hold_rows) else None
         logger.info(
             "ranked: %d targets, %d for training, %d held out", n, len(train_rows), len(hold_rows)
         )
@@ -271,7 +277,7 @@ class RankedRecommender(BaseRecommender):
         self._installed = None
         self._fitted = True
 
-    def training_data(self, fitted: FittedSources, targets: Interactions) -> TrainingSet:
+    def training_data(self, fitted: FittedSources, targets: Targets) -> TrainingSet:
         """The ranker's training groups for ``targets``, after the leakage guard.
 
         The only way to a training set: the sources and item statistics of ``fitted`` are put
@@ -281,11 +287,11 @@ class RankedRecommender(BaseRecommender):
         Raises:
             LeakageError: When ``fitted.seen`` holds a target (or a later event of its user).
         """
-        check_no_leakage(fitted.seen, targets)
+        check_no_leakage(fitted.seen, targets.events)
         if self._installed is not fitted:
             self._install(fitted)
             self._installed = fitted
-        cases = target_cases(fitted.seen, targets)
+        cases = targets.cases
         names = self.source_names
         found = 0
         source_found = np.zeros(len(names), dtype=np.int64)
