@@ -4,9 +4,15 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-# Re-install when the dependency spec (pyproject.toml, or the extras named here) changes.
+# Which PyTorch build: `cpu` (default) or `cuda` (`make install TORCH=cuda`, for a GPU).
+TORCH ?= cpu
+TORCH_VERSION := 2.13.0
+# PyTorch's own index of CPU-only wheels (a few hundred MB instead of several GB with CUDA).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+# Re-install when the dependency spec (pyproject.toml, or the extras named here) or the
+# PyTorch build changes.
 SPEC_HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
-STAMP := $(VENV)/.installed-$(SPEC_HASH)
+STAMP := $(VENV)/.installed-$(SPEC_HASH)-$(TORCH)
 DEMO_DIR ?= demo-output
 
 .PHONY: install demo test lint format bench clean
@@ -17,8 +23,18 @@ $(STAMP): pyproject.toml Makefile
 	@echo "==> creating virtualenv in $(VENV) and installing shoprec with its extras"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The CPU build of PyTorch first: a plain `torch` would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install --progress-bar on "torch==2.13.0"
+	# PyTorch first, so the extras find it installed. On Linux the public index's `torch` is
+	# the multi-GB CUDA build: TORCH=cpu takes the CPU build from PyTorch's CPU index when
+	# that answers, else (offline mirrors, firewalls) whatever pip's configured index has.
+	@case "$(TORCH)" in cpu|cuda) ;; *) echo "TORCH must be cpu or cuda, not '$(TORCH)'"; exit 2;; esac
+	if [ "$(TORCH)" = cpu ] && $(BIN)/python -c "import urllib.request as u; \
+	    u.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)" 2>/dev/null; then \
+	  $(BIN)/python -m pip install --progress-bar on "torch==$(TORCH_VERSION)" \
+	    --index-url $(TORCH_CPU_INDEX); \
+	else \
+	  if [ "$(TORCH)" = cpu ]; then echo "==> $(TORCH_CPU_INDEX) unreachable: torch from pip's index"; fi; \
+	  $(BIN)/python -m pip install --progress-bar on "torch==$(TORCH_VERSION)"; \
+	fi
 	$(BIN)/python -m pip install --progress-bar on -e ".[torch,onnx,dev]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 

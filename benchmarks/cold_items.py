@@ -39,7 +39,7 @@ def main() -> None:
 
     model = SASRec.load(args.model)
     split, groups = withhold_items(leave_one_out(load_dataset(DATA)), args.share, args.seed)
-    items = model._require_net().items
+    items = model.network.items
     val = {"val warm": split.validation, "val cold": groups["val_cold"]}
     n = {name: len(cases) for name, cases in val.items()}
     print(f"validation targets: {n['val warm']} warm, {n['val cold']} cold")

@@ -26,7 +26,7 @@ from sasrec_beauty import DATA, evaluate, parse_value
 
 from shoprec.data import leave_one_out, load_dataset
 from shoprec.models import FitOptions
-from shoprec.models.sasrec import SASRec, SASRecDistilled
+from shoprec.models.sasrec import SASRec, distill
 
 
 def main() -> None:
@@ -62,7 +62,7 @@ def main() -> None:
             k: parse_value(v) for k, v in (s.split("=", 1) for s in spec.split(",") if s)
         } | {"student_epochs": args.epochs, "patience": args.epochs}  # every epoch runs
         start = time.perf_counter()
-        student = SASRecDistilled.derive(
+        student = distill(
             teacher,
             split.train,
             FitOptions(seed=args.seed, device="cpu", validation=split.validation),

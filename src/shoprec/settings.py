@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from shoprec.errors import ConfigError
 from shoprec.events import Pseudonyms
 from shoprec.pipeline import PipelineConfig
+from shoprec.promotions import PromotionsConfig
 
 DEFAULT_CONFIG_FILE = Path("shoprec.toml")
 
@@ -145,6 +146,9 @@ class ServingSettings(BaseModel):
     """A/B test arms; empty: everyone gets the ``default`` variant."""
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     """Sources, blend weights, event-type weights, diversity and scenarios."""
+    promotions: PromotionsConfig = Field(default_factory=PromotionsConfig)
+    """Coupons (their ranking model) and sponsored slots (positions per scenario, relevance
+    floor, click prior, pacing); see docs/promotions.md."""
 
 
 class Settings(BaseSettings):

@@ -28,10 +28,25 @@ class EventType(StrEnum):
     REVIEW = "review"
     RATING = "rating"
     SEARCH = "search"
+    COUPON_REDEEM = "coupon_redeem"
+    """A purchase made with a coupon (``context.coupon_id`` names it)."""
 
 
-#: Stable small integer per event type (used as a model input and in compact storage).
-EVENT_TYPE_CODES: dict[str, int] = {t.value: i for i, t in enumerate(EventType)}
+#: Event types models read as another type: a coupon redemption is a purchase made with a
+#: coupon, so it has no code of its own (model inputs and saved artifacts keep their shape).
+EVENT_TYPE_ALIASES: dict[str, str] = {EventType.COUPON_REDEEM.value: EventType.PURCHASE.value}
+
+#: Stable small integer per event type (used as a model input and in compact storage); an
+#: alias (:data:`EVENT_TYPE_ALIASES`) has none, see :data:`MODEL_EVENT_CODES`.
+EVENT_TYPE_CODES: dict[str, int] = {
+    t.value: i for i, t in enumerate(t for t in EventType if t.value not in EVENT_TYPE_ALIASES)
+}
+
+#: The code models read for every event type, aliases included (a redemption reads as a purchase).
+MODEL_EVENT_CODES: dict[str, int] = {
+    **EVENT_TYPE_CODES,
+    **{alias: EVENT_TYPE_CODES[kind] for alias, kind in EVENT_TYPE_ALIASES.items()},
+}
 
 
 class Columns:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import polars as pl
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shoprec.data import Interactions
@@ -79,3 +83,18 @@ def client(home: Path) -> Iterator[TestClient]:
 def item_ids(response: object) -> list[str]:
     body = response.json()  # type: ignore[attr-defined]
     return [i["item_id"] for i in body["items"]]
+
+
+def send_concurrently(
+    app: FastAPI, *calls: tuple[str, str, dict[str, Any]]
+) -> list[httpx.Response]:
+    """Send the requests concurrently through the app (no server, no port)."""
+
+    async def send() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
+            return list(
+                await asyncio.gather(*(client.request(m, url, **kw) for m, url, kw in calls))
+            )
+
+    return asyncio.run(send())

@@ -48,3 +48,11 @@ def test_a_new_item_is_recommendable_at_once(client: TestClient) -> None:
     assert similar.status_code == 200 and item_ids(similar)[0] in {"d", "e"}
     back = client.get("/v1/items/e/similar", params={"n": 6})
     assert "g" in item_ids(back)
+
+
+def test_405_allow_names_the_methods_of_the_most_specific_path(client: TestClient) -> None:
+    # /v1/items/trending also matches /v1/items/{item_id} (GET, PATCH, DELETE).
+    wrong = client.post("/v1/items/trending")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    item = client.post("/v1/items/b")
+    assert item.status_code == 405 and item.headers["allow"] == "DELETE, GET, PATCH"

@@ -134,3 +134,37 @@ def test_data_parallel_training_is_refused_where_it_cannot_run(
     assert "3 training processes for 'covisit'" in err
     err = _fails(["train", "--model", "sasrec", "--data", ".", "--nproc", "2"], capsys, monkeypatch)
     assert "torchrun already started 3 ranks" in err
+
+
+@pytest.mark.torch
+def test_private_training_with_curves_is_recorded_and_listed(home: Path, tmp_path: Path) -> None:
+    """Issue #20: --dp-epsilon and --tensorboard on `shoprec train`; `shoprec models` lists ε."""
+    pytest.importorskip("opacus")
+    pytest.importorskip("tensorboard")
+    shop = tmp_path / "shop"
+    _ok(["data", "generate", "--output", str(shop), "--preset", "small"])
+    tiny = ["--param", "hidden=16", "--param", "text_encoder=hashing-32", "--max-epochs", "2"]
+    tiny += ["--param", "compile_loss=false", "--param", "batch_size=256"]
+    curves = tmp_path / "curves"
+    args = ["train", "--model", "sasrec-text", "--data", str(shop), *tiny]
+    out = _ok([*args, "--dp-epsilon", "8", "--tensorboard", str(curves)])
+    assert "differentially private: epsilon" in out
+    current = (home / "models" / "CURRENT").read_text().strip()
+    record = json.loads((home / "models" / current / "metrics.json").read_text())
+    privacy = record["privacy"]
+    assert privacy["epsilon"] == pytest.approx(8.0, abs=0.05)
+    assert privacy["delta"] < 1e-2 and privacy["noise_multiplier"] > 0
+    config = json.loads((home / "models" / current / "config.json").read_text())
+    assert config["state"]["privacy"] == privacy
+    for fit in ("validation", "test", "final"):
+        assert any((curves / fit).glob("events.out.tfevents.*")), fit
+    listing = _ok(["models"])
+    assert "ε = 7.99 (δ" in listing or "ε = 8 (δ" in listing
+
+
+def test_dp_epsilon_is_refused_for_a_model_without_private_training(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["train", "--model", "ease", "--data", ".", "--dp-epsilon", "4"]
+    err = _fails(args, capsys, monkeypatch)
+    assert "'ease' has no private training" in err

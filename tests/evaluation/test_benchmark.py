@@ -74,6 +74,9 @@ def test_iterative_models_refit_for_the_epochs_chosen_on_validation() -> None:
     assert row["seeds"] == 2
     assert row["NDCG@10"] == 1.0
     assert row["NDCG@10_std"] == 0.0
+    # The chosen fit's learning curve comes with the row (issue #20); the trials stay lean.
+    assert [r["loss"] for r in row["learning_curve"]] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert "history" not in row["trials"][0]
 
 
 def test_cold_user_protocol_evaluates_held_out_users() -> None:

@@ -134,3 +134,19 @@ def test_no_importance_file_or_section_without_a_ranker(tmp_path: Path) -> None:
     assert not (tmp_path / "feature_importance.json").exists()
     assert "importance" not in (tmp_path / "report.html").read_text().lower()
     assert "importance" not in markdown(ROWS, "t").lower()
+
+
+def test_html_report_plots_the_learning_curve_of_an_iterative_model(tmp_path: Path) -> None:
+    """Issue #20: the evaluated model's training loss and validation NDCG@10 per epoch."""
+    curve = [
+        {"epoch": 1.0, "loss": 5.0, "seconds": 1.0, "lr": 1e-3, "ndcg@10": 0.01},
+        {"epoch": 2.0, "loss": 4.0, "seconds": 1.0, "lr": 1e-3, "ndcg@10": 0.03},
+        {"epoch": 3.0, "loss": 3.5, "seconds": 1.0, "lr": 1e-3, "ndcg@10": 0.02},
+    ]
+    rows = [ROWS[0], {**ROWS[1], "epochs": 2, "learning_curve": curve}]
+    page = html_report(rows, "t")
+    assert "<figure id='learning-curve-sasrec'>" in page
+    assert "id='learning-curve-ease'" not in page  # no curve: not iterative
+    write_results(rows, tmp_path, "t")  # the curve survives strict JSON
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved[1]["learning_curve"][1]["ndcg@10"] == 0.03

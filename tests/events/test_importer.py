@@ -195,7 +195,8 @@ def test_skip_invalid_imports_good_rows_and_writes_rejects(
     ]
     assert written["message"][0] == (
         "missing or empty; unknown event type 'warp'; expected one of "
-        "view, click, addtocart, removefromcart, purchase, favorite, review, rating, search"
+        "view, click, addtocart, removefromcart, purchase, favorite, review, rating, search, "
+        "coupon_redeem"
     )
 
 

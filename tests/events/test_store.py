@@ -239,7 +239,14 @@ def test_concurrent_appends_keep_every_batch_whole_and_numbered(store: EventStor
 
 
 def test_event_types_are_stored_by_value(store: EventStore) -> None:
-    store.append([ev("u", str(k), k, kind.value) for k, kind in enumerate(EventType)])
+    # A redemption names its coupon (#21).
+    coupon = {"context": {"coupon_id": "c1"}}
+    store.append(
+        [
+            ev("u", str(k), k, kind.value, **(coupon if kind is EventType.COUPON_REDEEM else {}))
+            for k, kind in enumerate(EventType)
+        ]
+    )
     assert store.frame()["event_type"].to_list() == [k.value for k in EventType]
 
 

@@ -84,12 +84,14 @@ class Outcome:
         test: Metrics on each shopper's last event (which no choice saw).
         train_seconds: Time spent fitting.
         version_dir: The published version.
+        privacy: What a private fit spent (epsilon, delta, noise); ``None``: not private.
     """
 
     validation: dict[str, float]
     test: dict[str, float]
     train_seconds: float
     version_dir: Path
+    privacy: dict[str, Any] | None = None
 
 
 def run_job(job: TrainJob, opts: FitOptions) -> Outcome | None:
@@ -115,7 +117,10 @@ def run_job(job: TrainJob, opts: FitOptions) -> Outcome | None:
         warm_start=job.warm_start,
         checkpoint_dir=job.checkpoint_dir,
     )
-    return Outcome(result.validation, result.test, result.train_seconds, result.version_dir)
+    privacy = getattr(result.model, "privacy", None)
+    return Outcome(
+        result.validation, result.test, result.train_seconds, result.version_dir, privacy
+    )
 
 
 def run_rank(spec: RankSpec, job: TrainJob) -> Outcome | None:
@@ -188,6 +193,23 @@ def train(
             "NCCL with one GPU each on CUDA). --param batch_size stays the global batch.",
         ),
     ] = 1,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            "--dp-epsilon",
+            min=0.0,
+            help="Train with differential privacy (DP-SGD via Opacus) to this epsilon, delta = "
+            "1/shoppers (sasrec; docs/training.md). 'inf' = off.",
+        ),
+    ] = None,
+    tensorboard: Annotated[
+        Path | None,
+        typer.Option(
+            "--tensorboard",
+            help="Write training curves (loss, validation metrics, learning rate, epoch time) "
+            "as TensorBoard scalars under this folder (sasrec).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Train a model, measure it on held-out events, publish it as the current model.
@@ -201,6 +223,10 @@ def train(
     torchrun = torchrun_rank()
     _check_data_parallel(key, nproc, torchrun)
     params = parse_params(param, settings.model.params if model is None else None)
+    if dp_epsilon is not None:
+        if "dp_epsilon" not in model_class(key).config_cls.model_fields:
+            raise ConfigError(f"--dp-epsilon: {key!r} has no private training (use sasrec)")
+        params["dp_epsilon"] = dp_epsilon
     if nproc > 1:
         create_model(key, params)  # invalid hyperparameters fail here, not in every rank
     interactions = training_data(settings, data)
@@ -214,6 +240,7 @@ def train(
             device=settings.train.device,
             max_epochs=max_epochs or settings.train.max_epochs,
             progress=True,
+            log_dir=tensorboard,
         ),
         settings.cache_dir,
         warm_start,
@@ -243,4 +270,10 @@ def train(
     for name, value in outcome.test.items():
         table.add_row(name, f"{outcome.validation.get(name, float('nan')):.4f}", f"{value:.4f}")
     console.print(table)
+    if outcome.privacy:
+        console.print(
+            f"differentially private: epsilon {outcome.privacy['epsilon']:.3g} "
+            f"(delta {outcome.privacy['delta']:.2g}, DP-SGD noise multiplier "
+            f"{outcome.privacy['noise_multiplier']:.3g})"
+        )
     console.print(f"trained in {outcome.train_seconds:.1f} s -> {outcome.version_dir} (current)")

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from shoprec.types import EVENT_TYPE_CODES, Columns
+from shoprec.types import EVENT_TYPE_CODES, MODEL_EVENT_CODES, Columns
 
 from .vocabulary import IdVocab
 
@@ -168,9 +168,12 @@ class Interactions:
 
     @cached_property
     def type_codes(self) -> npt.NDArray[np.int8]:
-        """Event type code of every event (log order); unknown types map to ``view``."""
+        """Event type code of every event (log order); unknown types map to ``view``.
+
+        An alias reads as its type (``coupon_redeem`` as ``purchase``, see ``MODEL_EVENT_CODES``).
+        """
         codes = self.events[Columns.EVENT_TYPE].replace_strict(
-            EVENT_TYPE_CODES, default=EVENT_TYPE_CODES["view"], return_dtype=pl.Int8
+            MODEL_EVENT_CODES, default=EVENT_TYPE_CODES["view"], return_dtype=pl.Int8
         )
         return codes.to_numpy()
 

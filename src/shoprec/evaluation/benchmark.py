@@ -65,6 +65,8 @@ class Trial:
     score: float
     epochs: int | None
     fit_seconds: float
+    history: tuple[dict[str, float], ...] = ()
+    """Per-epoch training log of an iterative model (its learning curve); empty otherwise."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``results.json``."""
@@ -194,7 +196,15 @@ def _trial(key: str, params: dict[str, Any], split: Split, seed: int) -> Trial:
     model.fit(split.train, FitOptions(seed=seed, validation=split.validation))
     seconds = time.perf_counter() - start
     score = evaluate(model, split.validation, ks=(10,))[SELECTION_METRIC]
-    return Trial(params, score, _epochs(model), seconds)
+    return Trial(params, score, _epochs(model), seconds, _history(model))
+
+
+def _history(model: object) -> tuple[dict[str, float], ...]:
+    """An iterative model's per-epoch log (``model.history``), else empty."""
+    history = getattr(model, "history", None)
+    if not isinstance(history, list):
+        return ()
+    return tuple({str(k): float(v) for k, v in record.items()} for record in history)
 
 
 def tune(
@@ -435,6 +445,9 @@ def _row(
     if importances:
         row["feature_importance"] = mean_importance(importances)
     row["trials"] = [t.as_dict() for t in trials]
+    if chosen.history:
+        # The chosen fit's curve: training loss and validation metrics per epoch.
+        row["learning_curve"] = list(chosen.history)
     return row
 
 

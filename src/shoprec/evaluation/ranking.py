@@ -19,6 +19,7 @@ import numpy.typing as npt
 from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
 from shoprec.errors import ModelError
 
+from .exposure import exposure_metrics
 from .metrics import (
     activity_buckets,
     average_popularity,
@@ -182,6 +183,7 @@ def evaluate_report(
     item_embeddings: npt.NDArray[np.floating] | None = None,
     train: Interactions | None = None,
     exclude_seen: bool = True,
+    item_brands: Sequence[str | None] | None = None,
 ) -> EvaluationReport:
     """Evaluate ``model`` on ``cases`` with full-catalogue ranking (see :func:`rank_cases`).
 
@@ -196,9 +198,12 @@ def evaluate_report(
         train: The training log popularity is measured on, for ``"novelty@K"``, ``"ARP@K"``
             (mean user count of recommended items) and ``"pop_percentile@K"``.
         exclude_seen: Exclude each case's history items (the protocol's rule).
+        item_brands: Brand per item (``None``: unknown), with ``train`` for
+            ``"exposure_gap_brand@K"`` (see :mod:`shoprec.evaluation.exposure`).
 
     Returns:
-        The report; its metrics are ``nan`` when there are no cases.
+        The report; its metrics are ``nan`` when there are no cases. With ``train`` it also
+        holds the exposure metrics ``"gini@K"`` and ``"long_tail@K"``.
     """
     ks = sorted(set(ks))
     ranked = rank_cases(model, cases, max(ks), exclude_seen=exclude_seen)
@@ -219,6 +224,7 @@ def evaluate_report(
             metrics[f"novelty@{k}"] = novelty(top, shares)
             metrics[f"ARP@{k}"] = average_popularity(top, counts)
             metrics[f"pop_percentile@{k}"] = popularity_bias(top, counts)
+            metrics.update(exposure_metrics(top, counts, item_brands, k))
     return EvaluationReport(metrics, activity_breakdown(ranked, ks), ranked)
 
 
@@ -246,6 +252,7 @@ def evaluate(
     item_embeddings: npt.NDArray[np.floating] | None = None,
     train: Interactions | None = None,
     exclude_seen: bool = True,
+    item_brands: Sequence[str | None] | None = None,
 ) -> dict[str, float]:
     """The metrics of :func:`evaluate_report` as a flat dict (``{"HR@10": ..., ...}``)."""
     return evaluate_report(
@@ -256,4 +263,5 @@ def evaluate(
         item_embeddings=item_embeddings,
         train=train,
         exclude_seen=exclude_seen,
+        item_brands=item_brands,
     ).metrics

@@ -2,7 +2,8 @@
 
 The HTML report is one self-contained file (plots embedded as PNG data URIs, no scripts, no
 external assets): the comparison tables, metric bars per model, NDCG@10 by shopper activity,
-catalogue coverage against popularity bias and, for models that report one (learned rankers),
+catalogue coverage against popularity bias, the learning curve of iterative models (training
+loss and validation NDCG@10 per epoch) and, for models that report one (learned rankers),
 their feature importance. That importance is also written as ``feature_importance.json``
 (model -> feature -> share) beside ``results.json``.
 """
@@ -40,6 +41,9 @@ EXTRA_COLUMNS = (
     ("pop_percentile@10", "pop pct@10", 3),
     ("ILD_category@10", "ILD cat@10", 3),
     ("ILD_embedding@10", "ILD emb@10", 3),
+    ("gini@10", "Gini@10", 3),
+    ("long_tail@10", "tail@10", 3),
+    ("exposure_gap_brand@10", "brand gap@10", 3),
 )
 
 #: Metrics compared in the plot.
@@ -254,6 +258,29 @@ def importance_plot(model: str, importance: dict[str, float]) -> Figure:
     return fig
 
 
+def learning_curve_plot(row: dict[str, Any]) -> Figure:
+    """A model's chosen fit per epoch: training loss (left) and validation NDCG@10 (right).
+
+    The best validation epoch (the one kept, and the final fits' epoch count) is marked.
+    """
+    curve = row["learning_curve"]
+    epochs = [int(r["epoch"]) for r in curve]
+    fig = _figure(6.0)
+    ax = fig.add_subplot()
+    ax.plot(epochs, [float(r["loss"]) for r in curve], color="tab:blue", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss", color="tab:blue")
+    if any("ndcg@10" in r for r in curve):
+        right = ax.twinx()
+        ndcg = [float(r.get("ndcg@10", math.nan)) for r in curve]
+        right.plot(epochs, ndcg, color="tab:orange", marker="o", markersize=3)
+        right.set_ylabel("validation NDCG@10", color="tab:orange")
+    if row.get("epochs"):
+        ax.axvline(int(row["epochs"]), color="grey", linestyle="--", linewidth=1)
+    ax.set_title(f"{row['model']}: learning curve (dashed: best validation epoch)", fontsize=9)
+    return fig
+
+
 def plot(rows: Sequence[dict[str, Any]], path: Path, title: str) -> None:
     """Write the metric bar chart (see :func:`metric_bars`) to ``path`` as PNG."""
     metric_bars(rows, title).savefig(path, dpi=120)
@@ -335,6 +362,16 @@ def html_report(rows: Sequence[dict[str, Any]], title: str) -> str:
                     "Share of the catalogue recommended vs how popular the recommended items are.",
                 )
             )
+        figures += [
+            (
+                f"learning-curve-{r['model']}",
+                learning_curve_plot(r),
+                f"{r['model']}: training loss and validation NDCG@10 per epoch of the fit "
+                "that chose its settings.",
+            )
+            for r in ran
+            if r.get("learning_curve")
+        ]
         parts.append("<h2>Plots</h2>")
         parts += [_html_figure(name, fig, caption) for name, fig, caption in figures]
     if importances(ran):

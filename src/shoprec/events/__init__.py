@@ -11,7 +11,28 @@ canonical frame schemas) and must not import ``features``, ``models`` or anythin
 """
 
 from .backends import POSTGRES_SCHEMES, open_catalog, open_event_store
+from .campaign_store import (
+    MICROS,
+    BudgetLedger,
+    Campaign,
+    CampaignCounts,
+    CampaignStore,
+    MemoryCampaignStore,
+    MemoryLedger,
+    Pacing,
+    RedisLedger,
+    SQLiteCampaignStore,
+    SQLiteLedger,
+)
 from .catalog import Catalog, MemoryCatalog, SQLiteCatalog
+from .coupon_store import (
+    Coupon,
+    CouponScope,
+    CouponStore,
+    MemoryCouponStore,
+    SQLiteCouponStore,
+    StoredCoupon,
+)
 from .erasure import (
     REJECTS_FOLDER,
     Erasure,
@@ -29,6 +50,8 @@ from .pseudonyms import Pseudonyms
 from .redis_connection import RedisConnection, connect_redis
 from .redis_state import RedisStateStore
 from .schema import (
+    CAMPAIGN_ID,
+    COUPON_ID,
     Amount,
     Description,
     Event,
@@ -42,6 +65,7 @@ from .schema import (
     NameKey,
     Price,
     Title,
+    json_integer,
     problems_from_pydantic,
 )
 from .sqlite_store import SQLiteEventStore
@@ -57,6 +81,25 @@ from .validation import (
 )
 
 __all__ = [
+    "CAMPAIGN_ID",
+    "COUPON_ID",
+    "MICROS",
+    "BudgetLedger",
+    "Campaign",
+    "CampaignCounts",
+    "CampaignStore",
+    "Coupon",
+    "CouponScope",
+    "CouponStore",
+    "MemoryCampaignStore",
+    "MemoryCouponStore",
+    "MemoryLedger",
+    "Pacing",
+    "RedisLedger",
+    "SQLiteCampaignStore",
+    "SQLiteCouponStore",
+    "SQLiteLedger",
+    "StoredCoupon",
     "Amount",
     "Description",
     "Id",
@@ -66,6 +109,7 @@ __all__ = [
     "NameKey",
     "Price",
     "Title",
+    "json_integer",
     "HISTORY_LENGTH",
     "MAX_PROBLEMS_SHOWN",
     "POSTGRES_SCHEMES",

@@ -30,6 +30,8 @@ log = logging.getLogger("shoprec.events")
 _CART_ADD = EventType.ADDTOCART.value
 _CART_REMOVE = EventType.REMOVEFROMCART.value
 _PURCHASE = EventType.PURCHASE.value
+# A coupon redemption is a purchase made with a coupon: the item is bought all the same.
+_BOUGHT = (_PURCHASE, EventType.COUPON_REDEEM.value)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class _Mutable:
             self.cart[item_id] = None
         elif kind == _CART_REMOVE:
             self.cart.pop(item_id, None)
-        elif kind == _PURCHASE:
+        elif kind in _BOUGHT:
             self.cart.pop(item_id, None)
             self.purchased.add(item_id)
         if session_id is not None:

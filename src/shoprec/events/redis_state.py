@@ -82,7 +82,7 @@ local function step(s, e, cap)
     if not contains(s.cart, item) then table.insert(s.cart, item) end
   elseif kind == '{EventType.REMOVEFROMCART.value}' then
     remove(s.cart, item)
-  elseif kind == '{EventType.PURCHASE.value}' then
+  elseif kind == '{EventType.PURCHASE.value}' or kind == '{EventType.COUPON_REDEEM.value}' then
     remove(s.cart, item)
     if not contains(s.bought, item) then table.insert(s.bought, item) end
     while #s.bought > {PURCHASES_KEPT} do table.remove(s.bought, 1) end

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -45,6 +46,10 @@ MAX_DESCRIPTION_LENGTH = 100_000
 MAX_JSON_BYTES = 16_384
 #: Largest magnitude of an event's value or an item's price.
 MAX_AMOUNT = 1e12
+#: The key of a ``coupon_redeem`` event's context naming the coupon redeemed.
+COUPON_ID = "coupon_id"
+#: The key of a ``click`` event's context naming the sponsored campaign clicked.
+CAMPAIGN_ID = "campaign_id"
 
 
 def _utf8(value: str) -> str:
@@ -85,6 +90,15 @@ def _text_schema(max_length: int, min_length: int = 0) -> WithJsonSchema:
         "pattern": "^[^\\u0000]*$",
     }
     return WithJsonSchema({"anyOf": [string, {"type": "number"}]})
+
+
+def json_integer(value: object) -> object:
+    """Accept what JSON Schema calls an integer (``3``, ``3.0``), not ``true`` or ``"3"``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Input should be a valid integer")
+    return value
 
 
 #: An id: 1 to :data:`MAX_ID_LENGTH` characters of valid UTF-8 (a JSON number: its text).
@@ -157,10 +171,31 @@ def problems_from_pydantic(
     ]
 
 
+# What the OpenAPI document says of a redemption: its context names the coupon (as validated).
+_REDEMPTION_SCHEMA: dict[str, JsonValue] = {
+    "if": {
+        "properties": {"event_type": {"const": "coupon_redeem"}},
+        "required": ["event_type"],
+    },
+    "then": {
+        "required": ["context"],
+        "properties": {
+            "context": {
+                "type": "object",
+                "required": [COUPON_ID],
+                "properties": {
+                    COUPON_ID: {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+                },
+            }
+        },
+    },
+}
+
+
 class Event(BaseModel):
     """One thing a shopper did with an item, as it arrives over the API."""
 
-    model_config = _MODEL_CONFIG
+    model_config = ConfigDict(**_MODEL_CONFIG, json_schema_extra=_REDEMPTION_SCHEMA)
 
     user_id: Id
     """The shopper."""
@@ -174,12 +209,26 @@ class Event(BaseModel):
     """A number the event carries: rating, quantity or amount."""
     session_id: Id | None = None
     """The browsing session, when the client tracks one."""
-    context: JsonObject = Field(default_factory=dict)
-    """Free-form request context (page, device, search query); stored as JSON text."""
+    context: JsonObject = Field(default_factory=dict, validate_default=True)
+    """Free-form request context (page, device, search query); stored as JSON text. A
+    ``coupon_redeem`` event names its coupon here: ``{"coupon_id": "..."}``."""
     event_id: Id | None = None
     """A client-chosen id of this event, e.g. a UUID, for safe retries: re-sending an event
     with the same id is acknowledged again but stored once. Kept beside the event, not in
     its row (``EVENT_SCHEMA``), so stored events read back without it."""
+
+    @field_validator("context")
+    @classmethod
+    def _names_its_coupon(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """A ``coupon_redeem`` must say which coupon was redeemed (``context.coupon_id``)."""
+        if info.data.get("event_type") is EventType.COUPON_REDEEM:
+            coupon = value.get(COUPON_ID)
+            if not isinstance(coupon, str) or not 0 < len(coupon) <= MAX_ID_LENGTH:
+                raise ValueError(
+                    f"a coupon_redeem event needs context.{COUPON_ID}: the coupon's id "
+                    f"(1 to {MAX_ID_LENGTH} characters)"
+                )
+        return value
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -252,6 +301,17 @@ class Item(BaseModel):
     """Whether it can be bought now; serving filters out items that cannot."""
     attributes: JsonObject = Field(default_factory=dict)
     """Other attributes (size, colour, ...); stored as JSON text."""
+
+    @property
+    def seller(self) -> str | None:
+        """The seller (marketplace shop) of the item: ``attributes["seller"]``, when given.
+
+        Kept among the attributes rather than as a column, so every catalogue store (memory,
+        SQLite, PostgreSQL) and every catalogue file already written holds it without a
+        migration; a ``seller`` column of an imported file lands there too.
+        """
+        value = self.attributes.get("seller")
+        return str(value) if value is not None and value != "" else None
 
     def to_row(self) -> ItemRow:
         """The item's values in ``ITEM_SCHEMA`` order."""

@@ -23,7 +23,7 @@ from shoprec.data.loaders import convert
 from shoprec.errors import Problem, ValidationError
 from shoprec.types import Columns, EventType
 
-from .schema import Event, EventRow, Item, ItemRow
+from .schema import COUPON_ID, Event, EventRow, Item, ItemRow
 
 #: At most this many problems are listed in an error (the total is always counted).
 MAX_PROBLEMS_SHOWN = 20
@@ -255,6 +255,12 @@ def check_events(events: pl.DataFrame, *, source: str = "event batch") -> BatchC
             pl.format("{} is not finite", _number(Columns.VALUE)),
         ),
         *_json_object_checks(frame, Columns.CONTEXT),
+        (
+            (kind == EventType.COUPON_REDEEM.value)
+            & pl.col(Columns.CONTEXT).str.json_path_match(f"$.{COUPON_ID}").fill_null("").eq(""),
+            Columns.CONTEXT,
+            pl.lit(f"a coupon_redeem event needs context.{COUPON_ID} (the coupon's id)"),
+        ),
     ]
     problems.check(frame, checks)
     return problems.result(frame)

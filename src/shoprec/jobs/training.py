@@ -148,6 +148,12 @@ def measure_and_refit(
     epochs = opts.max_epochs
     validation = test = None
     split = leave_one_out(data)
+
+    def logged(fit_opts: FitOptions, name: str) -> FitOptions:
+        # Each fit's training curves in their own TensorBoard run, named like its checkpoints.
+        log_dir = opts.log_dir / name if opts.log_dir is not None else None
+        return replace(fit_opts, log_dir=log_dir)
+
     if validate and len(split.test):
 
         def ckpt(name: str) -> Path | None:
@@ -159,17 +165,17 @@ def measure_and_refit(
             key,
             params,
             split.train,
-            replace(opts, validation=split.validation),
+            logged(replace(opts, validation=split.validation), "validation"),
             None,
             ckpt("validation"),
         )
         epochs = getattr(tuned, "best_epoch", None) or epochs
         fixed = replace(opts, max_epochs=epochs, validation=None)
-        measured = _fit(key, params, split.test_train, fixed, None, ckpt("test"))
+        measured = _fit(key, params, split.test_train, logged(fixed, "test"), None, ckpt("test"))
         if opts.rank == 0:
             validation = evaluate(tuned, split.validation, ks=(10, 20))
             test = evaluate(measured, split.test, ks=(10, 20))
-    final = replace(opts, max_epochs=epochs, validation=None)
+    final = logged(replace(opts, max_epochs=epochs, validation=None), "final")
     model = _fit(
         key, params, data, final, warm_start, checkpoint_dir / "final" if checkpoint_dir else None
     )
@@ -233,6 +239,16 @@ def publish_model(
     (version_dir / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     versions.publish(version_dir)
     return version_dir
+
+
+def _privacy(model: BaseRecommender) -> dict[str, Any]:
+    """``{"privacy": ...}`` for a model trained with differential privacy, else nothing.
+
+    The published fit's own accounting: the measuring fits are separate models (whose
+    validation targets chose the epochs; see docs/training.md).
+    """
+    spent = getattr(model, "privacy", None)
+    return {"privacy": spent} if spent else {}
 
 
 def train_and_publish(
@@ -300,6 +316,7 @@ def train_and_publish(
         train_seconds=seconds,
         warm_start=str(warm_start) if warm_start else None,
         processes=opts.world_size,
+        **_privacy(refit.model),
         **(provenance or {}),
     )
     version_dir = publish_model(refit.model, key, versions, record)

@@ -18,7 +18,8 @@ from .versions import ModelVersions
 register_lazy("sasrec", "shoprec.models.sasrec", "SASRec")
 register_lazy("sasrec-id", "shoprec.models.sasrec", "SASRec", item_repr="id")
 register_lazy("sasrec-text", "shoprec.models.sasrec", "SASRec", item_repr="text")
-# Compressed variants (issue #7): derived from a fitted SASRec by `shoprec optimize`.
+# Compressed and derived SASRec models (issues #7, #20): made from a fitted SASRec by
+# `shoprec optimize`.
 register_lazy("sasrec-int8", "shoprec.models.sasrec", "SASRecInt8")
 register_lazy("sasrec-fp16", "shoprec.models.sasrec", "SASRecHalf")
 register_lazy("sasrec-bf16", "shoprec.models.sasrec", "SASRecHalf", dtype="bfloat16")

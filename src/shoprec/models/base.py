@@ -20,7 +20,7 @@ from safetensors.numpy import load_file, save_file
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ArtifactError, NotFittedError
-from shoprec.types import EVENT_TYPE_CODES, Candidates, ItemId, Query, top_indices
+from shoprec.types import MODEL_EVENT_CODES, Candidates, ItemId, Query, top_indices
 
 from .config import BaseConfig, FitOptions
 
@@ -114,7 +114,7 @@ class BaseRecommender(ABC):
     def encode(self, query: Query) -> UserSequences:
         """A query as a one-row history in this model's item indices (unknown items dropped)."""
         pairs = [
-            (idx, EVENT_TYPE_CODES.get(e.event_type, 0), e.timestamp or 0.0)
+            (idx, MODEL_EVENT_CODES.get(e.event_type, 0), e.timestamp or 0.0)
             for e in query.history
             if (idx := self.item_vocab.index_of(e.item_id)) is not None
         ]

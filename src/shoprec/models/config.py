@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,7 @@ def default_event_weights() -> dict[str, float]:
         EventType.REMOVEFROMCART: 0.0,
         EventType.FAVORITE: 2.0,
         EventType.PURCHASE: 5.0,
+        EventType.COUPON_REDEEM: 5.0,  # a purchase made with a coupon
         EventType.REVIEW: 4.0,
         EventType.RATING: 3.0,
     }
@@ -53,6 +55,8 @@ class FitOptions:
         world_size: Processes training one model together, each on its share of every batch
             (``torch.distributed`` must already be initialised when more than 1; only SASRec
             trains data-parallel).
+        log_dir: Folder for TensorBoard training curves of iterative models (loss, validation
+            metrics, learning rate, epoch time per epoch); ``None``: none are written.
     """
 
     seed: int = 0
@@ -62,6 +66,7 @@ class FitOptions:
     progress: bool = False
     rank: int = 0
     world_size: int = 1
+    log_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.rank < self.world_size:

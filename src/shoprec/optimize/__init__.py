@@ -1,8 +1,8 @@
-"""Model compression: derive int8, half, pruned, distilled and ONNX variants and measure them.
+"""Model compression: derive int8, half, pruned, distilled and ONNX models and measure them.
 
 Owns the ``shoprec optimize`` methods (:data:`METHODS`), artifact-to-artifact optimisation and
 the compression benchmark (size, parameters, latency, throughput, ranking quality per variant).
-The variants themselves are registered models in ``models/sasrec`` (torch stays there); this
+The compressed models themselves are registered in ``models/sasrec`` (torch stays there); this
 layer reaches them through the registry and imports no torch. Sits above ``evaluation`` (it
 measures with it), beside ``jobs``; must not import ``jobs``, ``serving`` or the CLI.
 """

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shoprec.models import default_event_weights
+from shoprec.rules import ExposureRule
 
 
 class ScenarioConfig(BaseModel):
@@ -55,6 +56,8 @@ class ScenarioConfig(BaseModel):
     """How many untouched categories an explore rail mixes."""
     explore_reason: str = "shoppers like you also browse {category}"
     """Template of an explanation of an explore item (``{category}``)."""
+    exposure: ExposureRule = Field(default_factory=ExposureRule)
+    """Exposure-aware re-ranking (popularity mix, per-brand cap); off by default (#21)."""
 
 
 def default_scenarios() -> dict[str, ScenarioConfig]:

@@ -31,6 +31,7 @@ VERBS = {
     "addtocart": "added to your cart",
     "removefromcart": "looked at",
     "purchase": "bought",
+    "coupon_redeem": "bought",
     "favorite": "liked",
     "review": "reviewed",
     "rating": "rated",

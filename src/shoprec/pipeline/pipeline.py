@@ -34,6 +34,7 @@ from .config import PipelineConfig, ScenarioConfig
 from .diversify import category_of, diversify, interleave
 from .explain import Attribute, attribution, contribute, explain
 from .explore import best_sellers, category_rows, explore_categories
+from .exposure import rebalance
 from .fill import fill
 from .rank import blend, featurize, rank
 from .request import Context, RecommendedItem, Request, context
@@ -157,6 +158,8 @@ class Pipeline:
         slate = apply_rules(slate, ctx, self.catalog, everything=bool(explore))
         if explore:
             slate = interleave(slate, explore, request.n, self.catalog)
+        elif ctx.scenario.exposure.active:
+            slate = rebalance(slate, request.n, ctx.scenario.exposure, self.catalog, self.popular)
         else:
             slate = diversify(slate, request.n, ctx.diversity, self.catalog, self.text)
         if not (ctx.scenario.search_only and self._searches(ctx)):

@@ -5,6 +5,7 @@ catalogue, co-visitation, text similarity and trending. May import ``models`` an
 below; must not import ``ranking``, ``rules``, ``pipeline`` or anything above.
 """
 
+from .brand_affinity import BrandAffinity, BrandAffinityConfig, RankedBrand
 from .category_affinity import CategoryAffinity
 from .covisitation import CoVisitSource
 from .model_scores import ModelSource
@@ -15,11 +16,14 @@ from .trending import Trending, TrendingCounts, TrendingSource
 from .vector_index import IndexConfig, VectorIndex
 
 __all__ = [
+    "BrandAffinity",
+    "BrandAffinityConfig",
     "CandidateSource",
     "CategoryAffinity",
     "CoVisitSource",
     "IndexConfig",
     "ModelSource",
+    "RankedBrand",
     "RedisTrending",
     "Retrieved",
     "TextIndex",

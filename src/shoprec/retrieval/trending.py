@@ -147,6 +147,20 @@ class Trending:
                 self._sorted_at, self._dirty = now, False
             return self._vocab.ids, self._order, self._scores
 
+    def weights_of(self, item_ids: Sequence[ItemId]) -> tuple[npt.NDArray[np.float64], float]:
+        """The current weight of each item (0 if never seen) and the largest of all items.
+
+        Both share one scale (relative to the reference time), so their ratio is what counts;
+        with an infinite half-life they are the plain weighted counts.
+        """
+        with self._lock:
+            n = len(self._vocab)
+            rows = self._vocab.lookup(item_ids)
+            peak = float(self._scores[:n].max(initial=0.0))
+            found = rows >= 0
+            weights = np.where(found, self._scores[np.where(found, rows, 0)], 0.0)
+        return weights.astype(np.float64), peak
+
     def top(
         self,
         k: int,

@@ -12,16 +12,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from shoprec.events import (
+    BudgetLedger,
+    CampaignStore,
     Catalog,
+    CouponStore,
     EventStore,
+    MemoryCampaignStore,
+    MemoryCouponStore,
+    MemoryLedger,
     MemoryStateStore,
     RedisConnection,
+    RedisLedger,
     RedisStateStore,
+    SQLiteCampaignStore,
+    SQLiteCouponStore,
+    SQLiteLedger,
     StateStore,
     connect_redis,
     open_catalog,
@@ -54,6 +64,9 @@ class Backends:
         experiment: A/B assignment and its impression, click and conversion counters.
         redis: The Redis the shared ones live in (``None``: they are in this process).
         shared: Whether the events live in a shared store (not the embedded file).
+        coupons: The coupons and their redemption counts.
+        campaigns: The sponsored-product campaigns.
+        ledger: The campaigns' daily spend, impressions and clicks.
     """
 
     events: EventStore
@@ -63,6 +76,9 @@ class Backends:
     experiment: Experiment
     redis: RedisConnection | None = None
     shared: bool = False
+    coupons: CouponStore = field(default_factory=MemoryCouponStore)
+    campaigns: CampaignStore = field(default_factory=MemoryCampaignStore)
+    ledger: BudgetLedger = field(default_factory=MemoryLedger)
 
     def checks(self) -> dict[str, Callable[[], object]]:
         """A cheap check per shared backend, raising ``StoreError`` when it does not answer."""
@@ -79,6 +95,9 @@ class Backends:
         self.experiment.counters.close()
         self.events.close()
         self.catalogue.close()
+        self.coupons.close()
+        self.campaigns.close()
+        self.ledger.close()
         if self.redis is not None:
             self.redis.close()
 
@@ -103,6 +122,10 @@ def open_backends(settings: Settings) -> Backends:
     catalogue = open_catalog(settings.events_url, settings.store_path)
     variants = [(v.name, v.weight) for v in configured_variants(serving)]
     shared = settings.events_url is not None
+    # Coupons and campaigns live in the home's SQLite file (with shared PostgreSQL events too:
+    # docs/promotions.md); campaign budgets are charged in Redis when the state is there.
+    coupons = SQLiteCouponStore(settings.store_path)
+    campaigns = SQLiteCampaignStore(settings.store_path)
     if settings.state_url is None:
         return Backends(
             events=events,
@@ -111,6 +134,9 @@ def open_backends(settings: Settings) -> Backends:
             trending=_memory_trending(events, serving.pipeline),
             experiment=Experiment(variants, serving.experiment_salt),
             shared=shared,
+            coupons=coupons,
+            campaigns=campaigns,
+            ledger=SQLiteLedger(settings.store_path),
         )
     redis = connect_redis(settings.state_url)
     redis.ping()
@@ -127,6 +153,9 @@ def open_backends(settings: Settings) -> Backends:
         experiment=Experiment(variants, serving.experiment_salt, RedisCounters(redis)),
         redis=redis,
         shared=shared,
+        coupons=coupons,
+        campaigns=campaigns,
+        ledger=RedisLedger(redis),
     )
 
 

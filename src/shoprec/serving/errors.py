@@ -97,15 +97,23 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
 
     Routing stops at the first route whose path matches, so Starlette's ``Allow`` names only
     that route's methods, while ``GET``, ``PATCH`` and ``DELETE /v1/items/{id}`` are three
-    routes of one resource: the OpenAPI document lists them all.
+    routes of one resource: the OpenAPI document lists them all. Where several paths match,
+    the most specific one (fewest parameters: ``/v1/items/trending`` over
+    ``/v1/items/{id}``) is the resource, as it is for routing.
     """
     if exc.status_code != 405:
         return await http_exception_handler(request, exc)
     path = request.url.path
-    allowed = sorted(
-        method.upper()
+    matching = {
+        template: operations
         for template, operations in request.app.openapi()["paths"].items()
         if compile_path(template)[0].match(path)
+    }
+    fewest = min((t.count("{") for t in matching), default=0)
+    allowed = sorted(
+        method.upper()
+        for template, operations in matching.items()
+        if template.count("{") == fewest
         for method in operations
     )
     return JSONResponse(

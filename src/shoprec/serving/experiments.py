@@ -31,6 +31,8 @@ from shoprec.types import EventType
 RECOMMENDATION_ID = "recommendation_id"
 _CLICK = EventType.CLICK.value
 _PURCHASE = EventType.PURCHASE.value
+# The kind each counted event type credits (a coupon redemption is a purchase with a coupon).
+_CREDITS = {_CLICK: _CLICK, _PURCHASE: _PURCHASE, EventType.COUPON_REDEEM.value: _PURCHASE}
 _BUCKETS = 10_000
 #: How long a response's id can still be credited with a click or a purchase (seconds).
 ATTRIBUTION_WINDOW_S = 7 * 86_400
@@ -285,9 +287,9 @@ class Experiment:
             ``(variant, "click" | "purchase")`` for each event that counted.
         """
         quoted = [
-            (rec_id, kind)
+            (rec_id, _CREDITS[kind])
             for event in events
-            if (kind := event.event_type.value) in (_CLICK, _PURCHASE)
+            if (kind := event.event_type.value) in _CREDITS
             and isinstance(rec_id := event.context.get(RECOMMENDATION_ID), str)
         ]
         return self.counters.credit(quoted)

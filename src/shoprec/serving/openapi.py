@@ -83,6 +83,8 @@ def document_limits(app: FastAPI, config: ServingSettings) -> None:
             stamp["maximum"] = latest_event_time(config.max_clock_skew_s)
         schemas["EventBatch"]["properties"]["events"]["maxItems"] = config.max_batch_size
         schemas["ItemBatch"]["properties"]["items"]["maxItems"] = config.max_batch_size
+        for batch, field in (("CouponBatch", "coupons"), ("CampaignBatch", "campaigns")):
+            schemas[batch]["properties"][field]["maxItems"] = config.max_batch_size
         query = schemas["RecommendationQuery"]["properties"]
         query["n"]["maximum"] = config.max_n
         scenarios = sorted(config.pipeline.scenarios)

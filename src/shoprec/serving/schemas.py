@@ -26,6 +26,7 @@ from shoprec.events import (
     NameKey,
     Price,
     Title,
+    json_integer,
 )
 from shoprec.types import EventType
 
@@ -39,16 +40,7 @@ MAX_BOOST = 1000.0
 MAX_PINS = 100
 
 
-def _json_integer(value: object) -> object:
-    """Accept what JSON Schema calls an integer (``3``, ``3.0``), not ``true`` or ``"3"``."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("Input should be a valid integer")
-    return value
-
-
-_Position = Annotated[int, Field(ge=0, lt=MAX_PINS), BeforeValidator(_json_integer)]
+_Position = Annotated[int, Field(ge=0, lt=MAX_PINS), BeforeValidator(json_integer)]
 
 _Boost = Annotated[float, Field(strict=True, ge=0.0, le=MAX_BOOST, allow_inf_nan=False)]
 
@@ -183,7 +175,7 @@ class Filters(BaseModel):
 class RecommendationQuery(Context, Filters):
     """Body of ``POST /v1/recommendations`` and ``POST /v1/cart/recommendations``."""
 
-    n: Annotated[int, Field(ge=1), BeforeValidator(_json_integer)] = 10
+    n: Annotated[int, Field(ge=1), BeforeValidator(json_integer)] = 10
     """How many items."""
     scenario: Name | None = None
     """Placement (``home``, ``product``, ``cart``, ...); default by endpoint."""
@@ -202,6 +194,10 @@ class RecommendedItemOut(BaseModel):
     """A short explanation for the shopper."""
     title: str | None = None
     """The item's title, when the catalogue has one."""
+    sponsored: bool = False
+    """Whether a campaign paid for this slot (an ad; it still cleared the relevance floor)."""
+    campaign_id: str | None = None
+    """The campaign of a sponsored item: quote it as ``context.campaign_id`` in its click."""
 
 
 class Recommendations(BaseModel):

@@ -7,7 +7,9 @@
   index and A/B counters;
 - :class:`~shoprec.serving.engine.ModelEngine`: the model versions and the per-variant
   pipelines in service, their reloads and watcher;
-- :class:`~shoprec.serving.retraining.Retraining`: retraining runs in a child process.
+- :class:`~shoprec.serving.retraining.Retraining`: retraining runs in a child process;
+- :class:`~shoprec.serving.promotions.Promotions`: coupons offered and redeemed, sponsored
+  slots auctioned and paid for.
 
 The facade composes them where an operation needs more than one (a recommendation takes the
 variant from the live side and the pipeline from the engine; new items are stored by the live
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shoprec.errors import ArtifactError
@@ -39,7 +41,10 @@ from shoprec.events import (
     unforget_shopper,
 )
 from shoprec.models import ModelVersions
+from shoprec.models.demand import Forecast
 from shoprec.pipeline import RecommendedItem, Request
+from shoprec.promotions import CouponOffer
+from shoprec.retrieval import RankedBrand
 from shoprec.rules import CatalogView
 from shoprec.settings import ServingSettings, Settings
 from shoprec.types import ItemId, Query, UserId
@@ -50,14 +55,18 @@ from .errors import NotFoundError, NotReadyError
 from .live import LiveData
 from .metrics import ServiceMetrics
 from .monitor import BackendMonitor
+from .promotions import Promotions
 from .replica_bus import ReplicaBus
 from .retraining import Retraining
+from .shops import Group, ShopInsights
 
 log = logging.getLogger("shoprec.serving")
 
 # Topics of the replica channel: a model version swapped in, catalogue items changed.
 _MODEL = "model"
 _ITEMS = "items"
+#: Folder of the home where the demand forecast's artifact is kept.
+DEMAND_FOLDER = "demand"
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class Served:
     variant: str
     model_version: str
     scenario: str
+    sponsored: Mapping[int, str] = field(default_factory=dict)
+    """Position -> campaign id of the sponsored items."""
 
 
 class Service:
@@ -101,8 +112,15 @@ class Service:
             on_new_version=self._announce_version,
         )
         self.retraining = Retraining(settings)
+        self.promotions = Promotions(
+            self.live.backends, self.config.promotions, self.live.catalog, self.live.listed_items
+        )
         #: Shopper ids are replaced by these at the door (identity unless pseudonymizing).
         self.pseudonyms = settings.privacy.pseudonyms()
+        #: Brand/seller rankings and the demand forecast (#21).
+        self.insights = ShopInsights(
+            self.live, self.config.pipeline.event_weights, settings.home / DEMAND_FOLDER
+        )
         try:
             self.models.reload()
         except ArtifactError as exc:
@@ -153,6 +171,7 @@ class Service:
         """
         self.models.start_watcher()
         self.monitor.start()
+        self.insights.start()
         if self.bus is not None:
             self.bus.start()
 
@@ -205,7 +224,9 @@ class Service:
             BackendUnavailableError: A shared backend is gone (nothing was stored).
         """
         self.monitor.require_healthy()
-        return self.live.ingest(self.pseudonyms.events(events))
+        appended = self.live.ingest(self.pseudonyms.events(events))
+        self.promotions.observe(appended.events)
+        return appended
 
     def shopper(self, user_id: UserId) -> ShopperState:
         """A shopper's live state."""
@@ -230,6 +251,7 @@ class Service:
         """
         self.monitor.require_healthy()
         erased = self.live.forget(user_id, self.settings.home / REJECTS_FOLDER, self.pseudonyms)
+        self.promotions.forget(self.pseudonyms.of(user_id))
         self.models.refit_soon()
         return erased
 
@@ -259,6 +281,7 @@ class Service:
         """Store items, then make them recommendable at once (text-aware models learn them)."""
         self.monitor.require_healthy()
         count = self.live.upsert_items(items)
+        self.promotions.catalogue_changed()
         self.models.learn_items(items)
         self._announce_items([i.item_id for i in items])
         return count
@@ -267,6 +290,7 @@ class Service:
         """Change some fields of an item, effective from the next request (404 if unknown)."""
         self.monitor.require_healthy()
         item = self.live.patch_item(item_id, changes)
+        self.promotions.catalogue_changed()
         self._announce_items([item_id])
         return item
 
@@ -274,6 +298,7 @@ class Service:
         """Remove an item; it leaves every result from the next request on."""
         self.monitor.require_healthy()
         self.live.delete_item(item_id)
+        self.promotions.catalogue_changed()
         self._announce_items([item_id])
 
     def is_known_item(self, item_id: ItemId) -> bool:
@@ -283,6 +308,9 @@ class Service:
     # -- recommendations -------------------------------------------------------------------
     def recommend(self, request: Request, assign_key: str | None) -> Served:
         """Answer a request with the pipeline of the shopper's variant and record it.
+
+        When the scenario has sponsored slots and campaigns run, the pipeline ranks the
+        relevance floor's depth and :meth:`Promotions.sponsor` fills the slots from it.
 
         Args:
             request: The pipeline request (``n`` already checked against the limit).
@@ -295,9 +323,15 @@ class Service:
         engine = self.models.engine
         variant = self.live.assign(assign_key)
         pipeline = engine.pipeline(variant, request.scenario)
-        items = pipeline.recommend(request)
+        depth = self.promotions.depth(request)
+        sponsored: dict[int, str] = {}
+        if depth is not None:
+            ranked = pipeline.recommend(replace(request, n=depth))
+            items, sponsored = self.promotions.sponsor(request, ranked)
+        else:
+            items = pipeline.recommend(request)
         rec_id = self.live.served(variant)
-        return Served(items, rec_id, variant, pipeline.version, request.scenario)
+        return Served(items, rec_id, variant, pipeline.version, request.scenario, sponsored)
 
     def user_request(self, user_id: UserId, **fields: Any) -> Request:
         """A pipeline request from a known shopper's live state (history, cart, purchases)."""
@@ -318,6 +352,20 @@ class Service:
         if not self.is_known_item(item_id):
             raise NotFoundError(f"unknown item {item_id!r}")
         return Request(Query(context_items=(item_id,), time=time.time()), n=n, scenario=scenario)
+
+    # -- shops, brands, demand (#21) -------------------------------------------------------
+    def user_brands(self, user_id: UserId, group_by: Group, n: int) -> list[RankedBrand]:
+        """A shopper's ``n`` best brands (or sellers): own history, then co-engagement."""
+        return self.insights.rank(self.shopper(user_id).history, group_by, n)
+
+    def demand_forecast(self) -> Forecast:
+        """Tomorrow's demand per item (raises :class:`NotReadyError` while it is fitted)."""
+        return self.insights.forecast()
+
+    def coupon_offers(self, user_id: UserId) -> list[CouponOffer]:
+        """The coupons a shopper can use now, by expected uplift (see :class:`Promotions`)."""
+        state = self.shopper(user_id)
+        return self.promotions.offers(self.pseudonyms.of(user_id), state.history)
 
     def experiment_counts(self) -> list[tuple[str, float, int, int, int]]:
         """``(variant, weight, impressions, clicks, conversions)`` per variant."""

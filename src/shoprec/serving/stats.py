@@ -119,6 +119,11 @@ class LiveStats:
                 self._category_diversity_sum += 1.0
 
     # -- reading ---------------------------------------------------------------------------
+    def served_counts(self) -> dict[str, int]:
+        """Impressions per item served since the start (for the exposure report)."""
+        with self._lock:
+            return dict(self._served_items)
+
     def snapshot(self, catalog_size: int) -> dict[str, Any]:
         """Series, totals, coverage, diversity and recent events as JSON-ready values.
 

@@ -1,4 +1,4 @@
-"""The item table: items never seen in training take their text neighbours' vectors."""
+"""The network: the item table (cold items take text neighbours' vectors), mask and encoder."""
 
 from __future__ import annotations
 
@@ -69,3 +69,38 @@ def test_a_table_without_head_vectors_stores_no_head_rows() -> None:
     assert "head_rows" not in ItemTable(5, 4, TINY).state_dict()
     with_head = ItemTable(5, 4, TINY.model_copy(update={"id_head_items": 2}))
     assert "head_rows" in with_head.state_dict()
+
+
+def test_attention_mask_is_causal_hides_padding_keys_and_keeps_each_query_its_own_key() -> None:
+    from shoprec.models.sasrec.net import attention_mask
+
+    real = torch.tensor([[False, False, True, True], [True, True, True, True]])
+    mask = attention_mask(real)[:, 0]  # (B, T, T)
+    causal = torch.ones(4, 4, dtype=torch.bool).tril()
+    assert torch.equal(mask[1], causal)  # no padding: plain causal
+    expected = causal & (real[0][None, :] | torch.eye(4, dtype=torch.bool))
+    assert torch.equal(mask[0], expected)
+    assert mask[0, 0].tolist() == [True, False, False, False]  # a padding query sees itself
+
+
+def test_encoder_reads_any_table_and_encode_is_the_last_state() -> None:
+    from shoprec.models.sasrec.net import SASRecNet, SequenceEncoder
+
+    torch.manual_seed(0)
+    net = SASRecNet(7, 4, TINY).eval()
+    encoder = SequenceEncoder(TINY).eval()
+    encoder.load_state_dict(
+        {k: v for k, v in net.state_dict().items() if not k.startswith("items.")}
+    )
+    batch = {
+        "items": torch.tensor([[-1, 2, 3], [4, 5, 6]]),
+        "types": torch.tensor([[0, 1, 1], [1, 2, 1]]),
+        "gaps": torch.zeros(2, 3, dtype=torch.long),
+    }
+    with torch.no_grad():
+        table = net.items()
+        states = net(table, batch)  # (B, T, D)
+        torch.testing.assert_close(encoder.encode(table, batch), states[:, -1])
+        # Without padding the causal kernel runs unmasked; the explicit mask gives the same.
+        full = {k: v[1:] for k, v in batch.items()}
+        torch.testing.assert_close(net.encode(table, full), states[1:, -1])

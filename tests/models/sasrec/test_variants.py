@@ -21,12 +21,8 @@ from shoprec.models.sasrec import (
     SASRecOnnx,
     SASRecPruned,
 )
-from shoprec.models.sasrec.compress import (
-    Int8Catalogue,
-    PQCatalogue,
-    init_student,
-    pruned_sparsity,
-)
+from shoprec.models.sasrec.catalogue import Int8Catalogue, PQCatalogue
+from shoprec.models.sasrec.derived import init_student, pruned_sparsity
 from shoprec.models.sasrec.net import SASRecNet
 from shoprec.types import Query
 

@@ -6,6 +6,7 @@
 """
 
 from .config import PRESETS, SyntheticShopConfig, preset
+from .coupons import CouponPlan, CouponTruth
 from .shop import (
     EVENTS_FILE,
     GENERATION_STEPS,
@@ -28,6 +29,8 @@ __all__ = [
     "TRUTH_FILE",
     "CategorySpec",
     "CategoryTruth",
+    "CouponPlan",
+    "CouponTruth",
     "PlantedTruth",
     "SyntheticShop",
     "SyntheticShopConfig",

@@ -87,6 +87,12 @@ class SyntheticShopConfig(BaseModel):
     out_of_stock_share: float = Field(default=0.02, ge=0, lt=1)
     """Share of items that sell out during the range (no cart or purchase events after)."""
 
+    coupon_sensitive_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of shoppers who respond to discounts in the categories they like (0: no coupons
+    are planted; see ``coupons.py`` for the planted redemption probability)."""
+    n_coupons: int = Field(default=12, ge=1, le=10_000)
+    """Coupons planted (one category each) when ``coupon_sensitive_share`` is above 0."""
+
     @model_validator(mode="after")
     def _fits(self) -> SyntheticShopConfig:
         if self.n_items < self.n_categories:

@@ -27,6 +27,7 @@ from .behaviour import (
 )
 from .catalog import DAY, Catalog, build_catalog, padded_ids
 from .config import SyntheticShopConfig
+from .coupons import CouponPlan, plan_coupons
 from .truth import PlantedTruth, build_truth
 
 #: Number of steps :func:`generate_shop` reports to its ``progress`` callback.
@@ -87,10 +88,11 @@ def _simulate(
     catalog: Catalog,
     streams: list[np.random.Generator],
     step: Callable[[], None],
-) -> EventArrays:
+) -> tuple[EventArrays, CouponPlan]:
     """Every event: browsing, then complement follow-ups, then consumable repeats.
 
-    A function of its own so that the parts are freed before the event frame is built.
+    A function of its own so that the parts are freed before the event frame is built. Also
+    plants the coupons (from the last stream: the events do not depend on it).
     """
     horizon = config.n_days * DAY
     shoppers = make_shoppers(config, catalog, streams[0])
@@ -111,7 +113,8 @@ def _simulate(
         repeat_consumables(config, catalog, bought, first_repeat, streams[4]), catalog, horizon
     )
     step()
-    return EventArrays.concat([browsing, follow_ups, repeats])
+    coupons = plan_coupons(config, catalog, shoppers, streams[5])
+    return EventArrays.concat([browsing, follow_ups, repeats]), coupons
 
 
 def generate_shop(
@@ -131,7 +134,8 @@ def generate_shop(
         The events, the catalogue and the truth.
     """
     config = config or SyntheticShopConfig()
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(6)]
+    # The 7th stream (coupons) was added later: spawning 7 leaves the first 6 as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(7)]
     done = 0
 
     def step() -> None:
@@ -142,12 +146,12 @@ def generate_shop(
 
     catalog = build_catalog(config, streams[0])
     step()
-    simulated = _simulate(config, catalog, streams[1:], step)
+    simulated, coupons = _simulate(config, catalog, streams[1:], step)
     start = _start_timestamp(config)
     events = _event_frame(simulated, catalog, config, start)
     del simulated  # the frame holds the events now; free the arrays before building the truth
     step()
-    truth = build_truth(config, catalog, start)
+    truth = build_truth(config, catalog, start, coupons)
     step()
     return SyntheticShop(events=events, items=conform(catalog.frame, ITEM_SCHEMA), truth=truth)
 

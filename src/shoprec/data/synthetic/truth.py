@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .catalog import DAY, NEVER, Catalog
 from .config import SyntheticShopConfig
+from .coupons import CouponPlan
 from .vocabulary import Role
 
 Trend = Literal["rising", "falling", "flat"]
@@ -59,6 +60,9 @@ class PlantedTruth(BaseModel):
     """Items launched during the range -> launch time; no event precedes it."""
     sold_out: dict[str, float]
     """Items that sell out -> time from which they have no cart, purchase or favourite event."""
+    coupons: CouponPlan = CouponPlan()
+    """Planted coupons and each shopper's response to them (empty unless
+    ``coupon_sensitive_share`` is above 0)."""
 
     @property
     def rising_categories(self) -> tuple[str, ...]:
@@ -80,13 +84,19 @@ class PlantedTruth(BaseModel):
         }
 
 
-def build_truth(config: SyntheticShopConfig, catalog: Catalog, start: float) -> PlantedTruth:
+def build_truth(
+    config: SyntheticShopConfig,
+    catalog: Catalog,
+    start: float,
+    coupons: CouponPlan | None = None,
+) -> PlantedTruth:
     """Collect the planted facts of a generated catalogue.
 
     Args:
         config: The shop's config.
         catalog: The generated catalogue.
         start: Epoch seconds of the log's start.
+        coupons: The planted coupons and responses (default: none).
 
     Returns:
         The truth, with item ids as in the catalogue frame.
@@ -124,4 +134,5 @@ def build_truth(config: SyntheticShopConfig, catalog: Catalog, start: float) -> 
         complements=complements,
         launches={ids[k]: start + float(catalog.launch[k]) for k in launched.tolist()},
         sold_out={ids[k]: start + float(catalog.sold_out[k]) for k in sold.tolist()},
+        coupons=coupons or CouponPlan(),
     )

@@ -4,26 +4,30 @@ Imports torch: reach it through the registry (``create_model("sasrec")``) so tha
 ``import shoprec.models`` stays light.
 """
 
-from .config import SASRecConfig
-from .distributed import RankSpec, launch, process_group
-from .scorer import SASRec
-from .variants import (
-    DistilledConfig,
+from .backends import Backend, HalfBackend, Int8Backend, OnnxBackend
+from .compressed import (
+    CompressedSASRec,
     HalfConfig,
     Int8Config,
     OnnxConfig,
-    PrunedConfig,
-    SASRecDistilled,
     SASRecHalf,
     SASRecInt8,
     SASRecOnnx,
-    SASRecPruned,
 )
+from .config import SASRecConfig
+from .derived import DistilledConfig, PrunedConfig, SASRecDistilled, SASRecPruned, distill, prune
+from .distributed import RankSpec, launch, process_group
+from .scorer import SASRec
 
 __all__ = [
+    "Backend",
+    "CompressedSASRec",
     "DistilledConfig",
+    "HalfBackend",
     "HalfConfig",
+    "Int8Backend",
     "Int8Config",
+    "OnnxBackend",
     "OnnxConfig",
     "PrunedConfig",
     "RankSpec",
@@ -34,6 +38,8 @@ __all__ = [
     "SASRecInt8",
     "SASRecOnnx",
     "SASRecPruned",
+    "distill",
     "launch",
     "process_group",
+    "prune",
 ]

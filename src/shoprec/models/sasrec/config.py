@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shoprec.models.config import BaseConfig
 
@@ -145,6 +146,27 @@ class SASRecConfig(BaseConfig):
     text_batch_size: int = Field(64, ge=1)
     """Batch size of the text encoder."""
 
+    dp_epsilon: float | None = Field(None, gt=0.0)
+    """Train with DP-SGD (Opacus, ``docs/training.md``) to this privacy budget epsilon, each
+    shopper's training row being the unit protected: per-shopper gradient clipping, Poisson
+    sampled batches of ``batch_size`` rows on average, Gaussian noise calibrated by Opacus'
+    accountant so the run's epoch cap spends exactly (``dp_epsilon``, ``dp_delta``). ``None``
+    or infinity: no privacy (the ordinary trainer)."""
+
+    dp_delta: float | None = Field(None, gt=0.0, lt=1.0)
+    """The delta of DP-SGD's (epsilon, delta) guarantee; ``None``: 1 / the number of shoppers
+    trained on."""
+
+    max_grad_norm: float = Field(1.0, gt=0.0)
+    """DP-SGD: each shopper's gradient is clipped to this L2 norm before the noise is added
+    (the noise's standard deviation is ``noise_multiplier * max_grad_norm``)."""
+
+    @field_validator("dp_epsilon")
+    @classmethod
+    def _infinite_epsilon_is_off(cls, value: float | None) -> float | None:
+        # epsilon = infinity promises nothing: the plain trainer, stored as "no DP".
+        return None if value is not None and math.isinf(value) else value
+
     @model_validator(mode="after")
     def _check_heads(self) -> SASRecConfig:
         if self.hidden % self.n_heads:
@@ -155,6 +177,11 @@ class SASRecConfig(BaseConfig):
     def uses_text(self) -> bool:
         """Whether items carry a text embedding."""
         return self.item_repr != "id"
+
+    @property
+    def private(self) -> bool:
+        """Whether the model trains with DP-SGD."""
+        return self.dp_epsilon is not None and math.isfinite(self.dp_epsilon)
 
     @property
     def uses_id(self) -> bool:

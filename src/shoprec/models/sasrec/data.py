@@ -14,11 +14,23 @@ import numpy.typing as npt
 import torch
 
 from shoprec.data import UserSequences
+from shoprec.errors import DataError
 
 PAD = -1
 """Item index of padding cells (and of "no target")."""
 
 IntArray = npt.NDArray[np.int64]
+
+
+def check_items(histories: UserSequences, n_items: int) -> None:
+    """Refuse histories holding an item index outside ``[0, n_items)``.
+
+    Raises:
+        DataError: Naming the valid range (ids map to indices through the model's vocabulary).
+    """
+    items = histories.items
+    if len(items) and (items.max() >= n_items or items.min() < 0):
+        raise DataError(f"history item indices must lie in [0, {n_items}); map ids with item_vocab")
 
 
 def time_gap_buckets(seqs: UserSequences, n_buckets: int) -> IntArray:

@@ -6,6 +6,8 @@ Pure ``nn.Module`` code in the nanoGPT style: no I/O, no data handling, shapes i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 import torch
@@ -176,16 +178,31 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))  # type: ignore[no-any-return]
 
 
-class SASRecNet(nn.Module):
-    """The SASRec network: one hidden state per position of a left-padded history.
+def attention_mask(real: torch.Tensor) -> torch.Tensor:
+    """Which keys each query may attend to, ``(B, 1, T, T)``, for real cells ``real`` ``(B, T)``.
 
-    The state at the last position, dotted with the item table (weight tying), scores every item
-    as the next one.
+    Causal (a position sees itself and older ones); padding keys are hidden, and a padding
+    query keeps its own key so that no row is empty. Built from index comparisons only (no
+    data-dependent branch, no boolean ``EyeLike``), so the ONNX export traces the same code.
+    """
+    idx = torch.arange(real.shape[1], device=real.device)  # (T,)
+    causal = idx[None, :] <= idx[:, None]  # (T, T)
+    own = idx[None, :] == idx[:, None]  # (T, T)
+    return (causal[None] & (real[:, None, :] | own[None]))[:, None]
+
+
+class SequenceEncoder(nn.Module):
+    """The Transformer over a left-padded history: one hidden state per position.
+
+    It reads the item vectors from a table passed in (``(N, D)``, computed once per batch by
+    an :class:`ItemTable`, or precomputed and frozen by a compressed model), so the same code
+    trains, scores and is exported to ONNX. A ``batch`` holds ``items`` ``(B, T)`` (negative in
+    padding), ``types`` ``(B, T)`` (event type code + 1, 0 in padding) and ``gaps`` ``(B, T)``
+    (time-gap buckets), as :meth:`~shoprec.models.sasrec.data.SeqBatch.to_torch` returns them.
     """
 
-    def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
+    def __init__(self, cfg: SASRecConfig) -> None:
         super().__init__()
-        self.items = ItemTable(n_items, text_dim, cfg)
         # Positions count back from the newest event (0 = newest), so they mean the same thing
         # however much left padding a batch carries.
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden)
@@ -200,33 +217,39 @@ class SASRecNet(nn.Module):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.02)
 
-    def forward(
-        self, table: torch.Tensor, items: torch.Tensor, types: torch.Tensor, gaps: torch.Tensor
-    ) -> torch.Tensor:
-        """Hidden states ``(B, T, D)``.
-
-        Args:
-            table: Item vectors ``(N, D)`` from ``self.items()`` (computed once per batch).
-            items: ``(B, T)`` item indices, negative in padding cells.
-            types: ``(B, T)`` event type code + 1, 0 in padding.
-            gaps: ``(B, T)`` time-gap buckets.
-        """
-        b, t = items.shape
+    def forward(self, table: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Hidden states ``(B, T, D)`` of ``batch`` over the item vectors ``table`` ``(N, D)``."""
+        items = batch["items"]  # (B, T)
         real = items >= 0  # (B, T)
         x = table[items.clamp(min=0)]  # (B, T, D)
-        pos = torch.arange(t - 1, -1, -1, device=items.device)  # (T,) newest = 0
-        x = x + self.pos_emb(pos)[None]
+        t = items.shape[1]
+        x = x + self.pos_emb(t - 1 - torch.arange(t, device=items.device))[None]  # newest = 0
         if self.type_emb is not None:
-            x = x + self.type_emb(types)
+            x = x + self.type_emb(batch["types"])
         if self.gap_emb is not None:
-            x = x + self.gap_emb(gaps)
-        x = self.drop(x) * real[..., None]
-        mask = None
-        if not bool(real.all()):
-            causal = torch.ones(t, t, dtype=torch.bool, device=items.device).tril()  # (T, T)
-            # Padding keys are hidden; a padding query keeps its own key so no row is empty.
-            eye = torch.eye(t, dtype=torch.bool, device=items.device)
-            mask = (causal & (real[:, None, :] | eye))[:, None]  # (B, 1, T, T)
+            x = x + self.gap_emb(batch["gaps"])
+        x = self.drop(x) * real[..., None].to(x.dtype)
+        # Without padding the causal kernel needs no mask; an exported graph always has one.
+        full = not torch.onnx.is_in_onnx_export() and bool(real.all())
+        mask = None if full else attention_mask(real)  # (B, 1, T, T)
         for block in self.blocks:
             x = block(x, mask)
         return self.ln_f(x)  # type: ignore[no-any-return]
+
+    def encode(self, table: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The state after each history's latest event ``(B, D)``: its query vector."""
+        return self(table, batch)[:, -1]  # type: ignore[no-any-return]
+
+
+class SASRecNet(SequenceEncoder):
+    """The SASRec network: the :class:`SequenceEncoder` and its own :class:`ItemTable`.
+
+    The state at the last position, dotted with the item table (weight tying), scores every item
+    as the next one. (A subclass rather than a second member keeps the weights' names, and so
+    every saved artifact, as they were: ``items.*`` beside the encoder's own.)
+    """
+
+    def __init__(self, n_items: int, text_dim: int, cfg: SASRecConfig) -> None:
+        items = ItemTable(n_items, text_dim, cfg)  # first: seeded weights draw in this order
+        super().__init__(cfg)
+        self.items = items

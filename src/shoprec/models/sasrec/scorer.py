@@ -22,7 +22,8 @@ from shoprec.models.config import FitOptions
 from shoprec.types import ItemId, Query
 
 from .config import SASRecConfig
-from .data import inference_windows, training_windows
+from .curves import curve_writer
+from .data import check_items, inference_windows, training_windows
 from .distributed import broadcast_vectors
 from .net import SASRecNet
 from .train import EVAL_BATCH, Trainer, ValidationCases, resolve_device
@@ -54,6 +55,11 @@ def _progress(enabled: bool, description: str) -> Iterator[ReportFn]:
             bar.update(task, completed=done, total=total, info=info)
 
         yield update
+
+
+def base_config(config: SASRecConfig) -> SASRecConfig:
+    """The plain SASRec part of a config that extends it (a compressed or derived model's)."""
+    return SASRecConfig.model_validate(config.model_dump(include=set(SASRecConfig.model_fields)))
 
 
 class SASRec(BaseRecommender):
@@ -90,6 +96,8 @@ class SASRec(BaseRecommender):
         self.history: list[dict[str, float]] = []
         """Per-epoch training log (loss, seconds, validation NDCG@10/HR@10)."""
         self.best_epoch = 0
+        self.privacy: dict[str, Any] | None = None
+        """What a private fit spent (epsilon, delta, noise; ``None``: not private)."""
         self._table: torch.Tensor | None = None  # (N, D) item vectors, cached for inference
 
     # -- training --------------------------------------------------------------------------
@@ -166,32 +174,43 @@ class SASRec(BaseRecommender):
             self._warm_start(net, warm_start)
         net.to(device)
         rows = training_windows(seqs, cfg.max_len, cfg.time_gap_buckets)
-        trainer = Trainer(
+        trainer_cls = Trainer
+        if cfg.private:
+            from .privacy import PrivateTrainer  # Opacus: only for private fits
+
+            trainer_cls = PrivateTrainer
+        trainer = trainer_cls(
             net,
             cfg,
             rows,
             device,
             opts.seed,
-            self._validation(opts.validation),
+            self.validation_cases(opts.validation),
             cfg.lr_decay_epochs,
             rank=opts.rank,
             world_size=opts.world_size,
         )
         max_epochs = min(opts.max_epochs or cfg.max_epochs, cfg.lr_decay_epochs or cfg.max_epochs)
-        with _progress(opts.progress, "training") as update:
+        with (
+            _progress(opts.progress, "training") as update,
+            curve_writer(opts.log_dir if opts.rank == 0 else None) as write_curve,
+        ):
 
             def on_epoch(record: dict[str, float]) -> None:
                 info = " ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch")
                 update(int(record["epoch"]), max_epochs, info)
+                write_curve(record)
 
             state = trainer.run(max_epochs, checkpoint_dir, on_epoch)
-        self.history = state.history
-        self.best_epoch = state.best_epoch
-        self.net = net.to("cpu").eval()
-        self._table = None
-        self._fitted = True
+        self.set_network(net, self.item_vocab, state.history, state.best_epoch)
+        self.privacy = trainer.privacy()
 
-    def _validation(self, validation: object | None) -> ValidationCases | None:
+    def validation_cases(self, validation: object | None) -> ValidationCases | None:
+        """``FitOptions.validation`` (an :class:`EvalSet` of this catalogue) prepared for training.
+
+        Raises:
+            ModelError: When it is not an EvalSet or refers to items beyond the catalogue.
+        """
         if validation is None:
             return None
         if not isinstance(validation, EvalSet):
@@ -215,7 +234,7 @@ class SASRec(BaseRecommender):
 
     def _warm_start(self, net: SASRecNet, previous: SASRec) -> None:
         """Copy ``previous``'s weights into ``net``; shared items keep their ID vectors."""
-        prev_net = previous._require_net()
+        prev_net = previous.network
         shape = (previous.config.hidden, previous.config.id_dim)
         if shape != (self.config.hidden, self.config.id_dim):
             raise ModelError(
@@ -241,12 +260,42 @@ class SASRec(BaseRecommender):
                     was_known = prev_net.items.known[keep]
                     net.items.known[rows] = torch.maximum(net.items.known[rows], was_known)
 
+    @property
+    def network_config(self) -> SASRecConfig:
+        """The plain SASRec config that builds :attr:`network` (a student's is its own shape)."""
+        return self._network_config(len(self.network.items.head_rows))
+
+    def _network_config(self, n_head: int) -> SASRecConfig:
+        """Hook: the network's config, ``n_head`` head ID vectors (stored in its weights)."""
+        return base_config(self.config)
+
+    def set_network(
+        self, net: SASRecNet, vocab: IdVocab, history: list[dict[str, float]], best_epoch: int
+    ) -> None:
+        """Hold ``net`` (moved to the CPU, in eval mode) as the fitted network over ``vocab``."""
+        self.item_vocab = vocab
+        self.history = history
+        self.best_epoch = best_epoch
+        self.net = net.to("cpu").eval()
+        self._table = None
+        self._fitted = True
+
+    def adopt(self, other: SASRec) -> None:
+        """Take over another fitted model's network, catalogue and training record."""
+        self.set_network(other.network, other.item_vocab, other.history, other.best_epoch)
+
     def parameter_count(self) -> int:
         """Scalars in the network's parameters (the frozen text vectors are buffers, excluded)."""
-        return sum(p.numel() for p in self._require_net().parameters())
+        return sum(p.numel() for p in self.network.parameters())
 
     # -- scoring ---------------------------------------------------------------------------
-    def _require_net(self) -> SASRecNet:
+    @property
+    def network(self) -> SASRecNet:
+        """The fitted network (``net``, checked).
+
+        Raises:
+            NotFittedError: Before ``fit`` or ``load``.
+        """
         self._require_fitted()
         if self.net is None:  # pragma: no cover - fitted implies a network
             raise ModelError("SASRec has no network")
@@ -255,7 +304,7 @@ class SASRec(BaseRecommender):
     def _item_table(self) -> torch.Tensor:
         if self._table is None:
             with torch.inference_mode():
-                self._table = self._require_net().items().float()  # (N, D)
+                self._table = self.network.items().float()  # (N, D)
         return self._table
 
     @torch.inference_mode()
@@ -268,12 +317,9 @@ class SASRec(BaseRecommender):
         Raises:
             DataError: When a history holds an item index outside the model's vocabulary.
         """
-        self._require_net()
+        self._require_fitted()
         n_items = len(self.item_vocab)
-        if len(histories.items) and (histories.items.max() >= n_items or histories.items.min() < 0):
-            raise DataError(
-                f"history item indices must lie in [0, {n_items}); map ids with item_vocab"
-            )
+        check_items(histories, n_items)
         queries = self.query_embeddings(histories)  # (B, D)
         table, scorable = self.item_embeddings()  # (N, D), (N,)
         out = np.empty((len(histories), n_items), dtype=np.float32)
@@ -286,7 +332,7 @@ class SASRec(BaseRecommender):
     @torch.inference_mode()
     def query_embeddings(self, histories: UserSequences) -> npt.NDArray[np.float32]:
         """The Transformer's state after each history's latest event ``(B, D)``."""
-        net = self._require_net()
+        net = self.network
         cfg = self.config
         rows = inference_windows(histories, cfg.max_len, cfg.time_gap_buckets)
         table = self._item_table()
@@ -294,13 +340,12 @@ class SASRec(BaseRecommender):
         for start in range(0, len(histories), EVAL_BATCH):
             t = rows.take(np.arange(start, min(start + EVAL_BATCH, len(histories))))
             batch = t.to_torch(torch.device("cpu"))
-            h = net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
-            out[start : start + len(t)] = h.numpy()
+            out[start : start + len(t)] = net.encode(table, batch).numpy()  # (B, D)
         return out
 
     def item_embeddings(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
         """The item table ``(N, D)``; without text, items unseen in training cannot be scored."""
-        net = self._require_net()
+        net = self.network
         scorable = np.ones(len(self.item_vocab), dtype=bool)
         if not self.config.uses_text:
             scorable = net.items.known.numpy() > 0
@@ -324,12 +369,12 @@ class SASRec(BaseRecommender):
         if n == 0:
             return {}
         drop = list(range(max(n - n_last, 0), n))
-        variants = [np.arange(n)] + [np.delete(np.arange(n), j) for j in drop]
-        lengths = np.asarray([len(v) for v in variants], dtype=np.int64)
+        cuts = [np.arange(n)] + [np.delete(np.arange(n), j) for j in drop]
+        lengths = np.asarray([len(c) for c in cuts], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        pos = np.concatenate(variants)
+        pos = np.concatenate(cuts)
         batch = UserSequences(
-            user_ids=[str(i) for i in range(len(variants))],
+            user_ids=[str(i) for i in range(len(cuts))],
             offsets=offsets,
             items=seqs.items[pos],
             types=seqs.types[pos],
@@ -361,7 +406,7 @@ class SASRec(BaseRecommender):
         """
         if len(item_ids) != len(texts):
             raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
-        net = self._require_net()
+        net = self.network
         fresh: dict[ItemId, str] = {}
         for item, text in zip(item_ids, texts, strict=True):
             if item not in self.item_vocab and item not in fresh:
@@ -385,11 +430,12 @@ class SASRec(BaseRecommender):
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:
-        return {k: v.detach().cpu().numpy() for k, v in self._require_net().state_dict().items()}
+        return {k: v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
 
     def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         n_items, text_dim = arrays["items.text"].shape
-        net = SASRecNet(n_items, text_dim, self.config)
+        n_head = len(arrays.get("items.head_rows", ()))
+        net = SASRecNet(n_items, text_dim, self._network_config(n_head))
         try:
             net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
         except RuntimeError as exc:
@@ -398,8 +444,12 @@ class SASRec(BaseRecommender):
         self._table = None
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"history": self.history, "best_epoch": self.best_epoch}
+        state: dict[str, Any] = {"history": self.history, "best_epoch": self.best_epoch}
+        if self.privacy is not None:
+            state["privacy"] = self.privacy
+        return state
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self.history = list(state.get("history", []))
         self.best_epoch = int(state.get("best_epoch", 0))
+        self.privacy = state.get("privacy")

@@ -104,7 +104,7 @@ class TrainingForward(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(table, states)`` of ``batch`` (the tensors of :meth:`SeqBatch.to_torch`)."""
         table = self.net.items()  # (N, D)
-        return table, self.net(table, batch["items"], batch["types"], batch["gaps"])  # (B, T, D)
+        return table, self.net(table, batch)  # (B, T, D)
 
 
 @dataclass
@@ -281,7 +281,7 @@ class Trainer:
         return self._loss(table, h, batch["targets"][sel])
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the training rows; returns ``{"loss", "seconds"}``.
+        """One pass over the training rows; returns ``{"loss", "seconds", "lr"}``.
 
         Data-parallel, this rank computes rows ``rank, rank + world_size, ...`` of every global
         batch (interleaved: length-bucketed batches are sorted by length, so every rank gets
@@ -323,7 +323,15 @@ class Trainer:
             total = float(sums[0])
             count = int(sums[1])
         self.state.epoch += 1
-        return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+        return {
+            "loss": total / max(count, 1),
+            "seconds": time.perf_counter() - start,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+        }
+
+    def privacy(self) -> dict[str, Any] | None:
+        """The privacy the fit spent (``None``: not a private fit; see ``privacy.py``)."""
+        return None
 
     def _update_ema(self) -> None:
         # The decay warms up with the step count (as TensorFlow's ExponentialMovingAverage
@@ -373,7 +381,7 @@ class Trainer:
             rows = order[start : start + EVAL_BATCH]
             batch = val.windows.take(rows).to_torch(self.device)
             with autocast(self.device):
-                h = self.net(table, batch["items"], batch["types"], batch["gaps"])[:, -1]  # (B, D)
+                h = self.net.encode(table, batch)  # (B, D)
             scores = h.float() @ table.T + self.score_mask  # (B, N)
             counts = val.seen_offsets[rows + 1] - val.seen_offsets[rows]  # (B,)
             seen_rows = np.repeat(np.arange(len(rows)), counts)

@@ -10,16 +10,21 @@ only use the CPU, which the GIL would serialise anyway, and a hop to the threadp
 cost about as much as a request's whole pipeline.
 """
 
-from . import admin, catalogue, events, health, recommendations, shoppers
+from . import admin, campaigns, catalogue, coupons, events, health, recommendations, shoppers, shops
 
 #: The versioned API under ``/v1``, one router per resource. (Each router carries the whole
 #: prefix itself: the metrics label a request by its route's own path.)
 V1_ROUTERS = (
     events.router,
     recommendations.router,
+    # Before the catalogue: its /items/{item_id} would take "trending" for an item id.
+    shops.router,
     catalogue.router,
     shoppers.router,
+    coupons.router,
+    campaigns.router,
     admin.router,
+    shops.admin,
 )
 
 __all__ = ["V1_ROUTERS", "health"]

@@ -168,8 +168,10 @@ def _respond(served: Served, service: Service, stats: LiveStats) -> Recommendati
                 source=r.source,
                 reason=r.reason,
                 title=item.title if item else None,
+                sponsored=position in served.sponsored,
+                campaign_id=served.sponsored.get(position),
             )
-            for r, item in zip(served.items, listed, strict=True)
+            for position, (r, item) in enumerate(zip(served.items, listed, strict=True))
         ],
         recommendation_id=served.recommendation_id,
         variant=served.variant,

@@ -1,4 +1,5 @@
-// The operator dashboard: polls GET /v1/admin/stats every second and redraws.
+// The operator dashboard: polls GET /v1/admin/stats every second and redraws;
+// GET /v1/admin/exposure every 10 s; the coupons and campaigns every 5 s.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -50,7 +51,10 @@ function draw(stats) {
     rec.epochs && `${rec.epochs} epochs`,
     rec.train_seconds && `trained in ${fmt(rec.train_seconds)} s`,
     rec.n_events && `on ${rec.n_events.toLocaleString()} events`,
-    rec.n_items && `${rec.n_items.toLocaleString()} items`].filter(Boolean);
+    rec.n_items && `${rec.n_items.toLocaleString()} items`,
+    // A private (DP-SGD) version: the epsilon its accountant reports, at its delta.
+    rec.privacy && `differentially private: ε ${rec.privacy.epsilon.toFixed(2)}`
+      + ` (δ ${rec.privacy.delta.toPrecision(2)})`].filter(Boolean);
   // The test figures: each shopper's held-out last event, never used to choose epochs.
   const test = rec.test || {};
   const names = Object.keys(test).filter((k) => /^(HR|NDCG|MRR)@/.test(k));
@@ -96,4 +100,53 @@ async function poll() {
   setTimeout(poll, 1000);
 }
 
+// Fair exposure and the demand outlook (GET /v1/admin/exposure, #21): every 10 s.
+function drawExposure(x) {
+  const tail = x.long_tail_share === null ? "–" : `${fmt(100 * x.long_tail_share)} %`;
+  $("exposure-kpis").textContent =
+    `Gini over items ${fmt(x.gini, 3)} · long-tail share ${tail} · ` +
+    `brand gap ${fmt(x.exposure_gap_brand, 3)} · ${x.impressions} impressions`;
+  table($("exposure-brands"), ["brand", "exposure %", "interactions %"],
+    x.brands.map((b) => [b.name, fmt(100 * b.exposure_share), fmt(100 * b.interaction_share)]));
+  table($("rising"), ["rising item", "today", "forecast"],
+    x.rising.map((r) => [r.title || r.item_id, fmt(r.today), fmt(r.forecast)]));
+  table($("at-risk"), ["at risk", "stock", "forecast"],
+    x.at_risk.map((r) => [r.title || r.item_id, fmt(r.stock, 0), fmt(r.forecast)]));
+  if (!x.forecast_ready) $("rising").replaceChildren(el("tr", {}, el("td", { text: "forecast not ready" })));
+}
+
+async function pollExposure() {
+  try {
+    drawExposure(await api("GET", "/v1/admin/exposure"));
+  } catch (err) {
+    $("exposure-kpis").textContent = String(err.message || err);
+  }
+  setTimeout(pollExposure, 10000);
+}
+
 poll();
+pollExposure();
+
+// Promotions (GET /v1/coupons, GET /v1/campaigns, #21): every 5 s.
+function drawPromotions(coupons, campaigns) {
+  table($("coupons"), ["coupon", "offered", "redeemed", "rate %", "all-time", "budget left"],
+    coupons.coupons.map((c) => [c.title || c.coupon_id, c.impressions, c.redemptions,
+      c.impressions ? fmt(100 * c.redemptions / c.impressions) : "–", c.redeemed,
+      c.budget_left === null ? "∞" : c.budget_left]));
+  table($("campaigns"), ["campaign", "item", "impressions", "CTR %", "spent today", "paced cap"],
+    campaigns.campaigns.map((c) => [c.title || c.campaign_id, c.item_id, c.impressions,
+      fmt(100 * c.ctr), fmt(c.spent_today, 2), fmt(c.paced_budget_now, 2)]));
+}
+
+async function pollPromotions() {
+  try {
+    const [coupons, campaigns] = await Promise.all(
+      [api("GET", "/v1/coupons"), api("GET", "/v1/campaigns")]);
+    drawPromotions(coupons, campaigns);
+  } catch (err) {
+    $("coupons").replaceChildren(el("tr", {}, el("td", { text: String(err.message || err) })));
+  }
+  setTimeout(pollPromotions, 5000);
+}
+
+pollPromotions();
