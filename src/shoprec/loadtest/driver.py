@@ -116,7 +116,9 @@ async def drive(
             errors += 1
             return
         fresh_total += 1
-        fresh_hits += any(f"you viewed {title}" in r["reason"] for r in body["items"])
+        # Fresh when a reason names the viewed item: "because you viewed X" from a sequence
+        # model, "bought together with X" or "similar to X" from a ranker's top feature.
+        fresh_hits += bool(title) and any(title in r["reason"] for r in body["items"])
 
     tasks: list[asyncio.Task[None]] = []
     # The generator's own collector pauses would be billed to the server as latency: none
