@@ -15,11 +15,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
+from machine import describe
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -42,10 +41,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("bench-output/baselines"))
     args = parser.parse_args()
     console = Console()
-    console.print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}"
-    )
+    console.print(describe())
     for name in args.datasets.split(","):
         data = load_dataset(args.data_root / name)
         out = args.output / args.protocol / name

@@ -25,12 +25,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from machine import describe
 
 from shoprec.data.synthetic import CouponPlan, generate_shop, preset
 from shoprec.data.synthetic.coupons import OTHER, OTHER_AFFINITY, SENSITIVE_RESPONSE
@@ -130,10 +129,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.3, help="coupon-sensitive shoppers")
     parser.add_argument("--seeds", type=int, default=1)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}"
-    )
+    print(describe())
     start = time.perf_counter()
     results = [run(args.preset, args.share, seed) for seed in range(args.seeds)]
     shoppers = preset(args.preset).n_users

@@ -20,13 +20,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from machine import describe
 
 from shoprec.data import EvalSet, Interactions, leave_one_out, load_dataset
 from shoprec.evaluation import item_counts
@@ -122,11 +121,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=50)
     parser.add_argument("--max-cost", type=float, default=0.03)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}; data {args.data.name}, model {args.model}, "
-        f"pool {args.pool}"
-    )
+    print(describe(f"data {args.data.name}, model {args.model}, pool {args.pool}"))
     start = time.perf_counter()
     data = load_dataset(args.data)
     split = leave_one_out(data)

@@ -19,13 +19,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from machine import describe
 
 from shoprec.data import load_dataset
 from shoprec.data.synthetic import generate_shop, preset
@@ -53,10 +52,7 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=100)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}"
-    )
+    print(describe())
     hit, naive_hit = f"rising_hit@{args.top}", f"rising_hit@{args.top}_naive"
     print()
     print(

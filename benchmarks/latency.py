@@ -19,12 +19,11 @@ histories, one thread): its table can be re-timed after a change without re-deri
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 from rich.console import Console
 from rich.table import Table
 
@@ -50,10 +49,7 @@ def main() -> None:
     parser.add_argument("--artifacts", type=Path, nargs="+", default=None)
     args = parser.parse_args()
     console = Console()
-    console.print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}; data: {args.data.name}"
-    )
+    console.print(describe(f"data: {args.data.name}"))
     split = leave_one_out(load_dataset(args.data))
     if args.artifacts:
         table = Table("artifact", "recommend p50 ms", "recommend p99 ms", title="saved models")

@@ -26,13 +26,12 @@ union is smaller where the sources agree, hence the printed mean number of candi
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 from threadpoolctl import threadpool_limits
 
 from shoprec.data import load_dataset, make_split
@@ -63,18 +62,6 @@ def parse_sources(spec: str) -> dict[str, SourceSpec]:
         name, _, k = part.strip().partition(":")
         sources[name] = SourceSpec(key=name, k=int(k) if k else DEFAULT_K.get(name, 50))
     return sources
-
-
-def cpu_name() -> str:
-    """The processor's name (``platform.processor()`` is empty on Linux: read ``/proc``)."""
-    if name := platform.processor():
-        return name
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.machine()
 
 
 def one_thread() -> None:
@@ -157,10 +144,7 @@ def main() -> None:
 
     cfg = model.config
     sources = ", ".join(f"{name} {cfg.sources[name].k}" for name in model.source_names)
-    print(
-        f"machine: {cpu_name()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}, one thread"
-    )
+    print(describe("one thread"))
     print(
         f"data: {args.data.name} ({split.test_train.n_items:,} items); model: {cfg.ranker} over "
         f"{sources}; {origin}"

@@ -23,13 +23,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 from shoprec.data import leave_one_out, load_dataset
 from shoprec.evaluation.ranking import rank_cases
@@ -135,10 +134,7 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, "
-        f"python {platform.python_version()}"
-    )
+    print(describe())
     start = time.perf_counter()
     split = leave_one_out(load_dataset(args.data))
     model = CoVisitation(CoVisitationConfig())
