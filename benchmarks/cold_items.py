@@ -39,7 +39,6 @@ def main() -> None:
 
     model = SASRec.load(args.model)
     split, groups = withhold_items(leave_one_out(load_dataset(DATA)), args.share, args.seed)
-    items = model.network.items
     val = {"val warm": split.validation, "val cold": groups["val_cold"]}
     n = {name: len(cases) for name, cases in val.items()}
     print(f"validation targets: {n['val warm']} warm, {n['val cold']} cold")
@@ -52,8 +51,7 @@ def main() -> None:
     for k, temp in settings:
         if k == 1 and temp != args.temperatures[0]:
             continue  # one neighbour: the temperature does nothing
-        items.cold_neighbors, items.cold_temperature = k, temp
-        model._table = None
+        model.set_cold_imputation(k, temp)
         res = {name: evaluate(model, cases) for name, cases in val.items()}
         overall = {
             m: sum(n[g] * res[g][m] for g in val) / sum(n.values()) for m in ("HR@10", "NDCG@10")
@@ -66,8 +64,7 @@ def main() -> None:
             flush=True,
         )
     cfg = model.config
-    items.cold_neighbors, items.cold_temperature = cfg.cold_neighbors, cfg.cold_temperature
-    model._table = None
+    model.set_cold_imputation(cfg.cold_neighbors, cfg.cold_temperature)
     test = {name: evaluate(model, groups[name]) for name in ("test_warm", "test_cold")}
     warm, cold = test["test_warm"]["HR@10"], test["test_cold"]["HR@10"]
     print(

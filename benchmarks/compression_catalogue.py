@@ -6,7 +6,7 @@ near random centres. For each method and batch size: milliseconds per history (t
 whole catalogue), the speed-up over two fp32 brute-force baselines (PyTorch's product + top-k,
 which shoprec's fp32 models use, and faiss' exact ``IndexFlatIP`` with its fused top-k), and
 the mean top-10 overlap with the exact fp32 top-10. The int8 path is
-:class:`shoprec.models.sasrec.catalogue.Int8Catalogue.top_k` (what ``sasrec-int8`` ranks with):
+:class:`shoprec.features.quantized_index.Int8Catalogue.top_k` (what ``sasrec-int8`` ranks with):
 one int8 scan over the catalogue with a fused top-k (faiss), the best ``shortlist`` items
 re-scored with their fp32 vectors. The pq4 path is :class:`PQCatalogue.top_k`
 (``sasrec-int8`` with ``catalogue = "pq4"``): 4-bit product-quantized codes (``D / 4`` bytes an
@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 import torch
 
-from shoprec.models.sasrec.catalogue import Int8Catalogue, PQCatalogue
+from shoprec.features.quantized_index import Int8Catalogue, PQCatalogue
 
 TORCH, FAISS = "fp32 brute force (torch)", "fp32 brute force (faiss)"
 

@@ -259,7 +259,7 @@ def params_of(args: argparse.Namespace) -> dict[str, Any]:
 def run_seed(split: LooSplit, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """Epoch selection on validation, then the refit on train + validation scored on test.
 
-    The best epoch's weights also score the test cases directly (shoprec's default variant:
+    The best epoch's weights also score the test cases directly (shoprec's default protocol:
     the validation event is read as input, never trained on); without ``--refit`` that is the
     headline test figure.
     """

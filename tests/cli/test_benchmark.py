@@ -150,7 +150,7 @@ def test_optimize_keeps_plain_params_for_every_model(
 
     monkeypatch.setattr(cli_benchmark, "load_dataset", lambda path: None)
     monkeypatch.setattr(cli_benchmark, "run_compression_benchmark", compress)
-    monkeypatch.setattr(cli_benchmark, "summary_rows", lambda rows: (["variant", "x"], []))
+    monkeypatch.setattr(cli_benchmark, "summary_rows", lambda rows: (["model", "x"], []))
     args = ["benchmark", "--data", str(tmp_path), "--optimize", "--models", "sasrec,sasrec-id"]
     result = CliRunner().invoke(
         app, [*args, "-p", "hidden=32", "-p", "sasrec-id.max_len=20", "--output", str(tmp_path)]

@@ -88,7 +88,7 @@ def test_optimize_int8_writes_an_artifact_load_model_serves(artifact: Path, tmp_
     assert [_top1(out, k) for k in range(6)] == [f"c{k}" for k in range(6)]
 
 
-def test_optimize_publish_makes_the_variant_the_homes_current_model(
+def test_optimize_publish_makes_the_derived_model_the_homes_current_model(
     artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shoprec.models import ModelVersions
@@ -124,9 +124,7 @@ def test_optimize_distill_without_data_is_a_config_error(artifact: Path, tmp_pat
     assert not (tmp_path / "d").exists()
 
 
-def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
-    shop: Path, tmp_path: Path
-) -> None:
+def test_benchmark_optimize_prints_and_writes_one_row_per_model(shop: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     args = ["benchmark", "--data", str(shop), "--models", "sasrec", "--optimize"]
     result = runner.invoke(app, [*args, "--epochs", "3", "--output", str(out), *PARAMS])
@@ -149,7 +147,7 @@ def test_benchmark_optimize_prints_and_writes_one_row_per_variant(
         assert row["epochs"] == 3 and row["protocol"] == "loo"
     by_name = {r["model"]: r for r in rows}
     # Planted truth: after a_k, b_k comes c_k. The teacher learns it in 3 epochs and every
-    # variant keeps most of its hits (#18: the test accepted HR@10 >= 0, which cannot fail).
+    # derived model keeps most of its hits (#18: the test accepted HR@10 >= 0, which cannot fail).
     hits = {name: row["HR@10"] for name, row in by_name.items()}
     assert hits["sasrec"] >= 0.9, hits
     assert min(hits.values()) >= 0.8 * hits["sasrec"], hits

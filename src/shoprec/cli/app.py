@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from shoprec.errors import ConfigError, ShoprecError
+from shoprec.models import ProgressUpdate
 from shoprec.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -73,6 +74,25 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Callabl
             progress.advance(task, n)
 
         yield advance
+
+
+@contextmanager
+def fit_progress(description: str) -> Iterator[ProgressUpdate]:
+    """A rich bar for one long step of a fit, on stderr: ``FitOptions(progress=fit_progress)``."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int, info: str) -> None:
+            bar.update(task, completed=done, total=total, info=info)
+
+        yield update
 
 
 def main() -> None:

@@ -80,7 +80,7 @@ def whole_table(
     column, as many per table as fit, so that no number is cut to ``0.00…``.
 
     Args:
-        header: Column names; the first names what each line is (a model, a variant).
+        header: Column names; the first names what each line is (a model).
         lines: Formatted cells, one list per line.
         title: Title above the table.
         width: Columns available (``None``: no limit).
@@ -198,7 +198,8 @@ def benchmark(
         typer.Option(
             "--optimize",
             help="Compression benchmark: fit each (SASRec-family) model once, derive every "
-            "variant (int8, fp16, bf16, pruned, distilled, onnx) and compare them (LOO).",
+            "compressed model (int8, fp16, bf16, pruned, distilled, onnx) and compare them "
+            "(LOO).",
         ),
     ] = False,
     epochs: Annotated[

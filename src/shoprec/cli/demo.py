@@ -15,7 +15,7 @@ from rich.table import Table
 
 from shoprec.jobs.demo import item_titles, run_demo
 
-from .app import ConfigOption, app, console, err_console, settings_from
+from .app import ConfigOption, app, console, err_console, fit_progress, settings_from
 from .benchmark import comparison_table
 from .serve import run_server
 
@@ -57,6 +57,7 @@ def demo(
         max_epochs,
         step=lambda message: err_console.print(f"[bold cyan]>[/bold cyan] {message}"),
         shop_preset=preset,
+        progress=fit_progress,
     )
     title = f"{result.data_dir.name}: leave-one-out, full catalogue, test target"
     console.print(comparison_table(result.comparison, title, console.width))

@@ -1,4 +1,4 @@
-"""``shoprec optimize``: derive a compressed variant (int8, fp16, bf16, prune, distill, onnx)."""
+"""``shoprec optimize``: derive a compressed model (int8, fp16, bf16, prune, distill, onnx)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from shoprec.data.loaders import load_dataset
 from shoprec.models import FitOptions, ModelVersions
 from shoprec.optimize import METHODS, artifact_size_mb, optimize_artifact, parameter_count
 
-from .app import ConfigOption, ParamOption, app, console, parse_params, settings_from
+from .app import ConfigOption, ParamOption, app, console, fit_progress, parse_params, settings_from
 
 
 @app.command("optimize")
@@ -33,29 +33,29 @@ def optimize(
     publish: Annotated[
         bool,
         typer.Option(
-            help="Also publish the variant as a new version of the home's models and make it "
+            help="Also publish the derived model as a new version of the home's models and make it "
             "current (a running `shoprec serve` swaps it in)."
         ),
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Derive a compressed variant of a trained model as a new artifact ``shoprec serve`` loads.
+    """Derive a compressed model from a trained one, as a new artifact ``shoprec serve`` loads.
 
-    Settings of the variant go in ``--param`` (e.g. ``-p prune_amount=0.7``,
+    Settings of the derived model go in ``--param`` (e.g. ``-p prune_amount=0.7``,
     ``-p student_hidden=32``, ``-p shortlist=200``).
     """
     interactions = load_dataset(data) if data is not None else None
-    opts = FitOptions(seed=seed, device=device, max_epochs=epochs, progress=True)
-    variant = optimize_artifact(model_dir, method, output, interactions, opts, parse_params(param))
-    params = parameter_count(variant)
+    opts = FitOptions(seed=seed, device=device, max_epochs=epochs, progress=fit_progress)
+    derived = optimize_artifact(model_dir, method, output, interactions, opts, parse_params(param))
+    params = parameter_count(derived)
     console.print(
-        f"{method} variant ({variant.key}) -> {output} ({artifact_size_mb(output):.2f} MB"
+        f"{method} model ({derived.key}) -> {output} ({artifact_size_mb(output):.2f} MB"
         + (f", {params:,} parameters" if params is not None else "")
         + ")"
     )
     if publish:
         versions = ModelVersions(settings_from(config).models_dir)
-        target = versions.new_version(variant.key)
+        target = versions.new_version(derived.key)
         shutil.copytree(output, target)
         versions.publish(target)
         console.print(f"published as {target} (current)")

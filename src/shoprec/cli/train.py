@@ -24,7 +24,16 @@ from shoprec.jobs.training import measure_and_refit
 from shoprec.models import FitOptions, ModelVersions, create_model, model_class
 from shoprec.settings import Settings
 
-from .app import ConfigOption, ParamOption, app, console, err_console, parse_params, settings_from
+from .app import (
+    ConfigOption,
+    ParamOption,
+    app,
+    console,
+    err_console,
+    fit_progress,
+    parse_params,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from shoprec.models.sasrec import RankSpec
@@ -133,7 +142,7 @@ def run_rank(spec: RankSpec, job: TrainJob) -> Outcome | None:
             device=str(device),
             rank=spec.rank,
             world_size=spec.world_size,
-            progress=job.opts.progress and spec.rank == 0,
+            progress=job.opts.progress if spec.rank == 0 else None,
         )
         return run_job(job, opts)
 
@@ -239,7 +248,7 @@ def train(
             seed=settings.train.seed if seed is None else seed,
             device=settings.train.device,
             max_epochs=max_epochs or settings.train.max_epochs,
-            progress=True,
+            progress=fit_progress,
             log_dir=tensorboard,
         ),
         settings.cache_dir,

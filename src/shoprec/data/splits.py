@@ -1,7 +1,7 @@
 """Train/validation/test splits of an interaction log.
 
 Leave-one-out (the default benchmark protocol), leave-last-purchase-out (multi-behaviour
-logs), a global temporal split, and cold-item / cold-user variants of leave-one-out;
+logs), a global temporal split, and cold-item / cold-user versions of leave-one-out;
 :func:`make_split` picks one by name.
 """
 

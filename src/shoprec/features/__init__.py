@@ -1,8 +1,10 @@
 """Features: the TextEncoder protocol, text encoders and the on-disk text-embedding cache.
 
-Owns turning item content into vectors that models consume. May import ``types``, ``errors``
-and ``data``; must not import ``models`` or anything above. Torch and sentence-transformers are
-imported only when a pretrained encoder is first used, never by ``import shoprec.features``.
+Owns turning item content into vectors that models consume, and searching compressed item
+vectors (:mod:`~shoprec.features.quantized_index`). May import ``types``, ``errors`` and
+``data``; must not import ``models`` or anything above. Torch and sentence-transformers are
+imported only when a pretrained encoder is first used, never by ``import shoprec.features``
+(``quantized_index`` imports torch and faiss: it is imported by path, not re-exported here).
 """
 
 from .cache import EmbeddingCache, encode_texts, text_key

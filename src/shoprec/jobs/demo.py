@@ -22,7 +22,7 @@ from shoprec.data.loaders import load_dataset
 from shoprec.data.synthetic import PlantedTruth, generate_shop, preset, read_truth, write_shop
 from shoprec.evaluation import run_benchmark
 from shoprec.events import SQLiteCatalog, SQLiteEventStore, stored_query
-from shoprec.models import BaseRecommender, FitOptions, ModelVersions
+from shoprec.models import BaseRecommender, FitOptions, ModelVersions, Progress
 from shoprec.types import Candidates, Columns, EventType, HistoryEvent, Query
 
 from .training import TrainResult, publish_model, train_and_publish, training_record
@@ -102,6 +102,7 @@ def run_demo(
     step: StepCallback | None = None,
     k: int = 5,
     shop_preset: str = "demo",
+    progress: Progress | None = None,
 ) -> DemoResult:
     """Run the main job into ``output`` (``shop/``, ``home/``, ``evaluation/``).
 
@@ -115,6 +116,7 @@ def run_demo(
         step: Progress callback.
         k: Recommendations shown per showcase.
         shop_preset: Size preset of the synthetic shop (``small``, ``demo``, ``large``).
+        progress: Shows the published model's training, when it is trained here.
     """
 
     def say(message: str) -> None:
@@ -166,7 +168,7 @@ def run_demo(
             main_model,
             {},
             versions,
-            FitOptions(max_epochs=max_epochs, progress=True),
+            FitOptions(max_epochs=max_epochs, progress=progress),
             cache_dir=home / "cache",
         )
     result = DemoResult(data_dir, home, data, comparison, trained)

@@ -7,7 +7,14 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 # The baselines (als, covisit, ease, popularity) register themselves when imported.
 from .als import ALS, ALSConfig
 from .base import BaseRecommender, EmbeddingModel, Recommender, Scores, read_artifact_meta
-from .config import BaseConfig, FitOptions, WeightedConfig, default_event_weights
+from .config import (
+    BaseConfig,
+    FitOptions,
+    Progress,
+    ProgressUpdate,
+    WeightedConfig,
+    default_event_weights,
+)
 from .covisit import CoVisitation, CoVisitationConfig
 from .ease import EASE, EASEConfig
 from .popularity import Popularity, PopularityConfig
@@ -46,6 +53,8 @@ __all__ = [
     "ModelVersions",
     "Popularity",
     "PopularityConfig",
+    "Progress",
+    "ProgressUpdate",
     "Recommender",
     "Scores",
     "WeightedConfig",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +43,20 @@ class WeightedConfig(BaseConfig):
     """Weight of each event type; types not listed weigh 1."""
 
 
+#: ``update(done, total, info)``: how far a long step of a fit has come.
+ProgressUpdate = Callable[[int, int, str], None]
+
+
+class Progress(Protocol):
+    """Shows the long steps of a fit: ``with progress("training") as update: update(3, 10, "")``.
+
+    The caller chooses the display (the CLI passes rich bars); models only report to it.
+    """
+
+    def __call__(self, description: str) -> AbstractContextManager[ProgressUpdate]:
+        """A context manager for one step, yielding its ``update(done, total, info)``."""
+
+
 @dataclass(frozen=True)
 class FitOptions:
     """Run context for ``fit`` (not hyperparameters).
@@ -49,7 +66,8 @@ class FitOptions:
         device: Torch device for models that use one (``"cpu"``, ``"cuda"``, ``"auto"``).
         max_epochs: Cap on training epochs for iterative models (``None``: the config's own).
         validation: Hold-out data the model may use for early stopping.
-        progress: Show progress bars.
+        progress: Where long steps (text encoding, training epochs) report their progress;
+            ``None``: nowhere.
         rank: This process's place among ``world_size`` data-parallel training processes; rank
             0 alone validates, early-stops and keeps the best weights.
         world_size: Processes training one model together, each on its share of every batch
@@ -63,7 +81,7 @@ class FitOptions:
     device: str = "auto"
     max_epochs: int | None = None
     validation: object | None = None
-    progress: bool = False
+    progress: Progress | None = None
     rank: int = 0
     world_size: int = 1
     log_dir: Path | None = None

@@ -1,21 +1,21 @@
 """Model compression: derive int8, half, pruned, distilled and ONNX models and measure them.
 
 Owns the ``shoprec optimize`` methods (:data:`METHODS`), artifact-to-artifact optimisation and
-the compression benchmark (size, parameters, latency, throughput, ranking quality per variant).
+the compression benchmark (size, parameters, latency, throughput, ranking quality per model).
 The compressed models themselves are registered in ``models/sasrec`` (torch stays there); this
 layer reaches them through the registry and imports no torch. Sits above ``evaluation`` (it
 measures with it), beside ``jobs``; must not import ``jobs``, ``serving`` or the CLI.
 """
 
-from .benchmark import VARIANTS, run_compression_benchmark, summary_rows
-from .derive import METHODS, derive_variant, optimize_artifact, variant_name
+from .benchmark import run_compression_benchmark, summary_rows
+from .derive import METHODS, derive_model, derived_name, optimize_artifact
 from .measure import artifact_size_mb, latency_ms, measure_model, parameter_count, throughput
 
 __all__ = [
     "METHODS",
-    "VARIANTS",
     "artifact_size_mb",
-    "derive_variant",
+    "derive_model",
+    "derived_name",
     "latency_ms",
     "measure_model",
     "optimize_artifact",
@@ -23,5 +23,4 @@ __all__ = [
     "run_compression_benchmark",
     "summary_rows",
     "throughput",
-    "variant_name",
 ]

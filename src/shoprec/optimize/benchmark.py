@@ -1,9 +1,9 @@
-"""The compression benchmark: train one model, derive every variant, measure them side by side.
+"""The compression benchmark: train one model, derive every compressed one, compare them all.
 
 Leave-one-out split, full catalogue, seen items excluded. The source model is fit on
 ``Split.test_train`` (train + validation targets): either for a fixed epoch budget, or for the
 epoch count that early stopping chose on the validation target (a first fit on ``Split.train``),
-as ``shoprec benchmark`` does. Each variant is derived from that one fitted model (pruning
+as ``shoprec benchmark`` does. Each model is derived from that one fitted model (pruning
 fine-tunes and the student trains on ``Split.test_train`` too) and every row is measured on the
 same test cases and the same timed histories.
 """
@@ -21,18 +21,15 @@ from shoprec.errors import ConfigError
 from shoprec.evaluation.benchmark import best_trial, tune
 from shoprec.models import BaseRecommender, FitOptions, create_model, load_model
 
-from .derive import derive_variant, variant_name
+from .derive import METHODS, derive_model, derived_name
 from .measure import measure_model
-
-#: Every method, in report order.
-VARIANTS: tuple[str, ...] = ("int8", "fp16", "bf16", "prune", "distill", "onnx", "onnx-int8")
 
 #: ``progress(description, done, total)``.
 ProgressCallback = Callable[[str, int, int], None]
 
 #: Columns of the printed table: (header, row key, format).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("variant", "model", "{}"),
+    ("model", "model", "{}"),
     ("size MB", "size_mb", "{:.2f}"),
     ("params", "params", "{:,}"),
     ("p50 ms", "p50_ms", "{:.2f}"),
@@ -51,7 +48,7 @@ def run_compression_benchmark(
     *,
     params: Mapping[str, Any] | None = None,
     epochs: int | None = None,
-    methods: Sequence[str] = VARIANTS,
+    methods: Sequence[str] = tuple(METHODS),
     settings: Mapping[str, dict[str, Any]] | None = None,
     seed: int = 0,
     latency_queries: int = 300,
@@ -60,7 +57,7 @@ def run_compression_benchmark(
     dataset: str | None = None,
     source_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Fit ``key`` once (or load it), derive each method's variant, and measure every one.
+    """Fit ``key`` once (or load it), derive each method's model, and measure every one.
 
     Args:
         data: The whole interaction log and catalogue.
@@ -68,10 +65,10 @@ def run_compression_benchmark(
         params: Hyperparameters of the source model.
         epochs: Fixed epoch budget (no tuning); ``None`` chooses it by early stopping on the
             validation target first.
-        methods: Methods to derive (default: all of :data:`VARIANTS`).
-        settings: Variant settings per method (e.g. ``{"prune": {"prune_amount": 0.7}}``).
+        methods: Methods to derive (default: all of :data:`METHODS`, in its order).
+        settings: Settings of each method's model (e.g. ``{"prune": {"prune_amount": 0.7}}``).
         seed: Model seed.
-        latency_queries: Single histories timed per variant.
+        latency_queries: Single histories timed per model.
         output: Folder for ``results.json``, ``results.md`` and every model's artifact under
             ``artifacts/<name>`` (``None``: none).
         progress: Progress callback.
@@ -81,7 +78,7 @@ def run_compression_benchmark(
             one; ``epochs`` is then the budget of the training methods and must be given.
 
     Returns:
-        One row per model: the source first, then each variant, with ratios to the source.
+        One row per model: the source first, then each derived one, with ratios to the source.
 
     Raises:
         ConfigError: ``source_dir`` holds another model or catalogue, or ``epochs`` is missing.
@@ -115,18 +112,16 @@ def run_compression_benchmark(
     base["derive_seconds"] = time.perf_counter() - start
     rows = [base]
     for method in methods:
-        name = variant_name(key, method)
+        name = derived_name(key, method)
         step(f"{name}: deriving and measuring")
         start = time.perf_counter()
-        variant = derive_variant(
-            source, method, split.test_train, opts, (settings or {}).get(method)
-        )
+        derived = derive_model(source, method, split.test_train, opts, (settings or {}).get(method))
         derive_seconds = time.perf_counter() - start
-        row = measure_model(name, variant, split.test, latency_queries, keep(name))
+        row = measure_model(name, derived, split.test, latency_queries, keep(name))
         row["method"] = method
         row["derive_seconds"] = derive_seconds
-        row |= {k: v for k, v in getattr(variant, "source_state", {}).items()}
-        sparsity = getattr(variant, "sparsity", None)
+        row |= {k: v for k, v in getattr(derived, "source_state", {}).items()}
+        sparsity = getattr(derived, "sparsity", None)
         if callable(sparsity):
             values = list(sparsity().values())
             row["linear_sparsity"] = sum(values) / len(values)
@@ -183,7 +178,7 @@ def summary_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[lis
 def write_compression_results(
     rows: Sequence[Mapping[str, Any]], output: Path, dataset: str | None = None
 ) -> None:
-    """``results.json`` (one object per variant) and ``results.md`` (the table) in ``output``."""
+    """``results.json`` (one object per model) and ``results.md`` (the table) in ``output``."""
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps(list(rows), indent=2), encoding="utf-8")
     header, lines = summary_rows(rows)

@@ -1,4 +1,4 @@
-"""From a fitted model to a compressed variant: the methods, artifact-to-artifact optimisation."""
+"""From a fitted model to a compressed or derived one: the methods, artifact-to-artifact."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from shoprec.data import Interactions
 from shoprec.errors import ConfigError
 from shoprec.models import BaseRecommender, FitOptions, load_model, model_class
 
-#: ``--method`` -> (registered variant key, preset settings, name suffix in reports).
+#: ``--method`` -> (registered key of the model it makes, preset settings, suffix in reports).
 METHODS: dict[str, tuple[str, dict[str, Any], str]] = {
     "int8": ("sasrec-int8", {}, "int8"),
     "fp16": ("sasrec-fp16", {"dtype": "float16"}, "fp16"),
@@ -30,19 +30,19 @@ def _method(method: str) -> tuple[str, dict[str, Any], str]:
     return METHODS[method]
 
 
-def variant_name(base_key: str, method: str) -> str:
-    """Report name of a variant: ``sasrec`` + ``int8`` -> ``sasrec-int8``."""
+def derived_name(base_key: str, method: str) -> str:
+    """Report name of a derived model: ``sasrec`` + ``int8`` -> ``sasrec-int8``."""
     return f"{base_key}-{_method(method)[2]}"
 
 
-def derive_variant(
+def derive_model(
     model: BaseRecommender,
     method: str,
     data: Interactions | None = None,
     opts: FitOptions = FitOptions(),  # noqa: B008 - frozen dataclass, safe to share
     settings: dict[str, Any] | None = None,
 ) -> BaseRecommender:
-    """A compressed variant of a fitted SASRec-family model.
+    """A compressed or derived model (``method``) of a fitted SASRec-family model.
 
     Args:
         model: The fitted source model (``sasrec`` and its presets, or a pruned/distilled one).
@@ -50,7 +50,8 @@ def derive_variant(
         data: Training interactions (``prune`` fine-tunes and ``distill`` trains on them); they
             are re-indexed to the model's catalogue order.
         opts: Seed, device and epoch cap of the training methods.
-        settings: Variant settings (e.g. ``{"prune_amount": 0.7}``) over the method's preset.
+        settings: Settings of the new model (e.g. ``{"prune_amount": 0.7}``) over the
+            method's preset.
 
     Raises:
         ConfigError: For an unknown method, a model that is not a SASRec network, or a
@@ -66,9 +67,9 @@ def derive_variant(
         if data is None:
             raise ConfigError(f"--method {method} trains: pass the training data (--data DIR)")
         data = Interactions(data.events, data.items, model.item_vocab)
-    derive = getattr(model_class(key), "derive")  # noqa: B009 - classmethod of the variant
-    variant: BaseRecommender = derive(model, data, opts, **{**preset, **(settings or {})})
-    return variant
+    derive = getattr(model_class(key), "derive")  # noqa: B009 - classmethod of the new model
+    derived: BaseRecommender = derive(model, data, opts, **{**preset, **(settings or {})})
+    return derived
 
 
 def optimize_artifact(
@@ -79,8 +80,7 @@ def optimize_artifact(
     opts: FitOptions = FitOptions(),  # noqa: B008 - frozen dataclass, safe to share
     settings: dict[str, Any] | None = None,
 ) -> BaseRecommender:
-    """Load the artifact at ``model_dir``, derive the variant, save it to ``output``."""
-    model = load_model(model_dir)
-    variant = derive_variant(model, method, data, opts, settings)
-    variant.save(output)
-    return variant
+    """Load the artifact at ``model_dir``, derive ``method``'s model, save it to ``output``."""
+    derived = derive_model(load_model(model_dir), method, data, opts, settings)
+    derived.save(output)
+    return derived

@@ -1,4 +1,4 @@
-"""What a variant costs and how well it ranks: size, parameters, latency, throughput, HR/NDCG."""
+"""What a model costs and how well it ranks: size, parameters, latency, throughput, HR/NDCG."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shoprec.evaluation import evaluate
 from shoprec.models import BaseRecommender
 from shoprec.types import Query
 
-#: Metric cut-offs reported for every variant.
+#: Metric cut-offs reported for every model.
 KS = (10, 20)
 
 

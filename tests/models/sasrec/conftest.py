@@ -1,12 +1,19 @@
 """SASRec tests: single-threaded torch (tiny tensors gain nothing from threads, and busy-waiting
-worker threads slow everything down on a shared machine) and deterministic algorithms."""
+worker threads slow everything down on a shared machine) and deterministic algorithms; one
+fitted teacher shared by the compressed and derived models' tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import torch
+
+from shoprec.data import Interactions
+from shoprec.models.sasrec import SASRec
+
+from .planted import FIT, TINY, chain_shop
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +24,17 @@ def _torch_single_thread_deterministic() -> Iterator[None]:
     yield
     torch.use_deterministic_algorithms(False)
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="package")
+def shop() -> Interactions:
+    return chain_shop(np.random.default_rng(0))
+
+
+@pytest.fixture(scope="package")
+def teacher(shop: Interactions) -> SASRec:
+    """A SASRec fit on :func:`shop`: the source of the compressed and derived models."""
+    torch.use_deterministic_algorithms(True)
+    model = SASRec(TINY.model_copy(update={"max_epochs": 12}))
+    model.fit(shop, FIT)
+    return model

@@ -6,7 +6,9 @@ import numpy as np
 import polars as pl
 
 from shoprec.data import Interactions
+from shoprec.models import FitOptions
 from shoprec.models.sasrec import SASRecConfig
+from shoprec.types import Query
 
 #: A small, fast configuration: trains a planted shop in well under a second per epoch.
 TINY = SASRecConfig(
@@ -21,6 +23,9 @@ TINY = SASRecConfig(
     patience=30,
     text_encoder="hashing-64",
 )
+
+#: Seeded CPU fits.
+FIT = FitOptions(seed=0, device="cpu")
 
 COLOURS = ["red", "blue", "green", "black", "white", "pink", "grey", "gold"]
 PRODUCTS = ["lipstick", "mascara", "shampoo", "perfume", "serum", "blush", "toner", "balm"]
@@ -68,3 +73,8 @@ def twin_shop(rng: np.random.Generator, n_users: int = 200) -> Interactions:
         }
     )
     return Interactions(events, items)
+
+
+def chain_top1(model: object, k: int) -> str:
+    """``model``'s first recommendation after ``a_k, b_k`` (planted: ``c_k``)."""
+    return model.recommend(Query.from_items([f"a{k}", f"b{k}"]), k=1).item_ids[0]  # type: ignore[attr-defined]

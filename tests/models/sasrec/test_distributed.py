@@ -92,7 +92,7 @@ def _fit_rank(
     encoded: list[int] = []
     encode = SASRec._encode
 
-    def counting_encode(self: SASRec, texts: Any, progress: bool) -> Any:
+    def counting_encode(self: SASRec, texts: Any, progress: Any) -> Any:
         encoded.append(len(texts))
         return encode(self, texts, progress)
 
@@ -108,12 +108,11 @@ def _fit_rank(
             world_size=spec.world_size,
         )
         model.fit(data, opts)
-    assert model.net is not None
     report = {
         "encoded": encoded,
         "history": len(model.history),
         "best_epoch": model.best_epoch,
-        "text": model.net.items.text.tolist(),
+        "text": model.network.items.text.tolist(),
     }
     (out / f"rank{spec.rank}.json").write_text(json.dumps(report), encoding="utf-8")
     if spec.rank == 0:

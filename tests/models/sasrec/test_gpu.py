@@ -55,8 +55,7 @@ def test_half_precision_inference_on_the_gpu_keeps_the_top_items(dtype: torch.dt
     data = chain_shop(np.random.default_rng(1))
     model = SASRec(TINY.model_copy(update={"max_epochs": 10, "compile_loss": False}))
     model.fit(data, FitOptions(seed=0, device="cpu"))
-    net = model.network if hasattr(model, "network") else model.net
-    assert net is not None
+    net = model.network
     windows = inference_windows(data.sequences, TINY.max_len, TINY.time_gap_buckets)
     batch = windows.take(np.arange(len(windows))).to_torch(torch.device("cpu"))
     with torch.inference_mode():

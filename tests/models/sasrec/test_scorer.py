@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from shoprec.data import leave_one_out
 from shoprec.errors import ArtifactError, DataError, ModelError, NotFittedError
-from shoprec.models import FitOptions, create_model, load_model
+from shoprec.models import FitOptions, ProgressUpdate, create_model, load_model
 from shoprec.models.sasrec import SASRec
 from shoprec.types import HistoryEvent, Query
 
@@ -35,6 +37,22 @@ def test_after_one_full_chain_the_next_chain_starts(chain_model: SASRec) -> None
     assert set(top.item_ids) == {"a0", "a1", "a3", "a4", "a5"}
 
 
+def test_a_fit_reports_its_long_steps_to_the_progress_it_is_given() -> None:
+    updates: list[tuple[str, int, int, str]] = []
+
+    @contextmanager
+    def record(description: str) -> Iterator[ProgressUpdate]:
+        yield lambda done, total, info: updates.append((description, done, total, info))
+
+    model = SASRec(TINY.model_copy(update={"max_epochs": 2}))
+    model.fit(chain_shop(np.random.default_rng(0)), FitOptions(seed=0, progress=record))
+    n_items = len(model.item_vocab)
+    assert ("encoding item texts", n_items, n_items, "") in updates
+    epochs = [(done, total) for step, done, total, _ in updates if step == "training"]
+    assert epochs == [(1, 2), (2, 2)]
+    assert "loss=" in updates[-1][3]
+
+
 @pytest.mark.parametrize("item_repr", ["text", "fused"])
 def test_cold_item_with_a_popular_items_text_takes_its_place(item_repr: str) -> None:
     model = SASRec(TINY.model_copy(update={"item_repr": item_repr}))
@@ -49,6 +67,20 @@ def test_cold_item_with_a_popular_items_text_takes_its_place(item_repr: str) -> 
     scores = model.score(query)
     ranked = scores.top(2).item_ids
     assert ranked == ("star", "twin")
+
+
+def test_cold_imputation_settings_can_be_tried_on_a_fitted_model() -> None:
+    model = SASRec(TINY.model_copy(update={"item_repr": "fused", "cold_neighbors": 3}))
+    model.fit(twin_shop(np.random.default_rng(1)), FitOptions(seed=0, max_epochs=2))
+    query = Query.from_items(["f0", "f1", "x0"])
+    before = model.score(query)
+    model.set_cold_imputation(0, 1.0)  # the never-bought twin: its text projection alone
+    after = model.score(query)
+    assert after.item_ids == before.item_ids
+    cold = np.array([item == "twin" for item in after.item_ids])
+    assert after.scores[cold] != before.scores[cold]
+    np.testing.assert_array_equal(after.scores[~cold], before.scores[~cold])
+    assert model.config.cold_neighbors == 3
 
 
 def test_id_only_model_cannot_score_items_never_seen_in_training() -> None:
@@ -107,7 +139,7 @@ def test_low_rank_id_table_learns_the_chains_and_round_trips(
 ) -> None:
     model = SASRec(TINY.model_copy(update={"item_repr": "fused", **update}))
     model.fit(chain_shop(np.random.default_rng(0)), FitOptions(seed=0))
-    assert model.net is not None and model.net.items.id_up is not None
+    assert model.network.items.id_up is not None
     for k in range(6):
         assert model.recommend(Query.from_items([f"a{k}", f"b{k}"]), k=1).item_ids == (f"c{k}",)
     model.add_items(["new"], ["a brand new lipstick"])

@@ -149,8 +149,8 @@ def test_warm_start_keeps_known_items_and_starts_new_ones_from_text() -> None:
     cold_hits = sum(cold.recommend(q, k=1).item_ids[0] == f"c{k}" for k, q in enumerate(queries))
     assert warm_hits == 6 and cold_hits <= 1
     # New items start from their text alone (zero ID rows), like never-seen items.
-    assert new.net is not None and new.net.items.id_emb is not None
-    assert new.net.items.id_emb[len(old.item_vocab) :].abs().max() < 1e-4
+    assert new.network.items.id_emb is not None
+    assert new.network.items.id_emb[len(old.item_vocab) :].abs().max() < 1e-4
 
 
 def test_training_without_text_or_event_types_and_with_time_gaps() -> None:
@@ -160,7 +160,8 @@ def test_training_without_text_or_event_types_and_with_time_gaps() -> None:
     )
     model = SASRec(cfg)
     model.fit(data, FitOptions(seed=0))
-    assert model.net is not None and model.net.gap_emb is not None and model.net.type_emb is None
+    net = model.network
+    assert net.gap_emb is not None and net.type_emb is None
     assert model.recommend(Query.from_items(["a1", "b1"]), k=1).item_ids == ("c1",)
 
 

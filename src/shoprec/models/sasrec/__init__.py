@@ -4,16 +4,16 @@ Imports torch: reach it through the registry (``create_model("sasrec")``) so tha
 ``import shoprec.models`` stays light.
 """
 
-from .backends import Backend, HalfBackend, Int8Backend, OnnxBackend
-from .compressed import (
-    CompressedSASRec,
+from .backends import (
+    Backend,
+    HalfBackend,
     HalfConfig,
+    Int8Backend,
     Int8Config,
+    OnnxBackend,
     OnnxConfig,
-    SASRecHalf,
-    SASRecInt8,
-    SASRecOnnx,
 )
+from .compressed import CompressedSASRec, SASRecHalf, SASRecInt8, SASRecOnnx
 from .config import SASRecConfig
 from .derived import DistilledConfig, PrunedConfig, SASRecDistilled, SASRecPruned, distill, prune
 from .distributed import RankSpec, launch, process_group

@@ -1,10 +1,9 @@
-"""Inference backends of a compressed SASRec: int8, half precision and ONNX Runtime.
+"""Inference backends of a compressed SASRec (int8, half precision, ONNX Runtime) and their configs.
 
-A backend holds a frozen :class:`SequenceEncoder` (in its own arithmetic) and the precomputed
-``(N, D)`` item table, scores padded rows (:meth:`Backend.scores`) and says what the artifact
-stores (:meth:`Backend.arrays`); ``build`` makes one from the source's encoder and table, the
-constructor rebuilds it from the stored arrays. Shapes: ``B`` histories, ``T`` positions, ``D``
-hidden width, ``N`` catalogue items.
+A backend computes a frozen encoder over the precomputed ``(N, D)`` item table in its own
+arithmetic. Each is made the same two ways, reading its settings from the model's config:
+:meth:`Backend.build` from the source network, :meth:`Backend.restore` from the artifact.
+Shapes: ``B`` histories, ``T`` positions, ``D`` hidden width, ``N`` catalogue items.
 """
 
 from __future__ import annotations
@@ -14,25 +13,28 @@ import io
 import logging
 import tempfile
 import warnings
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 import torch
+from pydantic import Field
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantLinear
 from torch.ao.quantization import quantize_dynamic
 
 from shoprec.errors import ConfigError
-
-from .catalogue import (
+from shoprec.features.quantized_index import (
     Int8Catalogue,
     PQCatalogue,
     ShortlistCatalogue,
+    int8_codes,
     per_channel,
     quantized_tensors,
 )
+
 from .config import SASRecConfig
 from .data import PAD, SeqBatch
 from .net import SequenceEncoder
@@ -44,14 +46,77 @@ Scores = npt.NDArray[np.float32]
 INT8_SUFFIX, SCALE_SUFFIX, PQ_SUFFIX = ".int8", ".scale", ".pq"
 
 
-class Backend(Protocol):
-    """How a compressed model computes: ``(B, N)`` scores of padded rows, and what it stores."""
+class Int8Config(SASRecConfig):
+    """SASRec config of the source network + int8 inference settings."""
 
-    def scores(self, batch: SeqBatch) -> Scores:
-        """Scores ``(B, N)`` of every catalogue item after each row's latest event."""
+    shortlist: int = Field(100, ge=1)
+    """Items per history re-scored exactly (fp32) after the pass over the catalogue's codes."""
+
+    catalogue: Literal["int8", "pq4"] = "int8"
+    """Codes of the item table scanned before the re-scoring: ``"int8"`` (a quarter of fp32's
+    bytes) or ``"pq4"`` (4-bit product quantization, a sixteenth: for large catalogues, with a
+    longer ``shortlist``; measured in docs/benchmarks.md)."""
+
+
+class HalfConfig(SASRecConfig):
+    """SASRec config of the source network + the half-precision type."""
+
+    dtype: Literal["float16", "bfloat16"] = "float16"
+    """``"float16"`` or ``"bfloat16"`` weights, item table and arithmetic."""
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """``dtype`` as a torch dtype."""
+        return torch.float16 if self.dtype == "float16" else torch.bfloat16
+
+
+class OnnxConfig(SASRecConfig):
+    """SASRec config of the source network + ONNX Runtime settings."""
+
+    onnx_threads: int = Field(1, ge=0)
+    """ONNX Runtime intra-op threads (0: one per core). One suits serving: a single history is
+    too small to split, and the service's event loop needs the other core."""
+
+    parity_tolerance: float = Field(1e-4, gt=0.0)
+    """Largest allowed absolute score difference to PyTorch, checked when the graph is built."""
+
+    int8: bool = False
+    """Quantize the graph with ONNX Runtime's dynamic int8 quantization: int8 weights (the item
+    table included) and activations quantized per call; checked by ranking agreement instead
+    of ``parity_tolerance``."""
+
+    min_top10_overlap: float = Field(0.9, ge=0.0, le=1.0)
+    """int8: least mean top-10 overlap with PyTorch on probe histories; the build fails below."""
+
+
+class Backend(ABC):
+    """How a compressed model computes, over the arrays its artifact stores.
+
+    Args:
+        cfg: The model's config; each backend reads its own settings from it.
+        stored: What :meth:`build` made (and the artifact holds).
+    """
+
+    def __init__(self, cfg: Any, stored: Arrays) -> None:
+        self.stored = stored
+
+    @classmethod
+    @abstractmethod
+    def build(cls, cfg: Any, encoder: SequenceEncoder, table: torch.Tensor) -> Self:
+        """The backend over a source network's encoder and ``(N, D)`` item table."""
+
+    @classmethod
+    def restore(cls, cfg: Any, arrays: Arrays) -> Self:
+        """The backend again from an artifact's arrays."""
+        return cls(cfg, arrays)
 
     def arrays(self) -> Arrays:
-        """The arrays of the artifact (the backend's constructor reads them back)."""
+        """The arrays the artifact stores."""
+        return self.stored
+
+    @abstractmethod
+    def scores(self, batch: SeqBatch) -> Scores:
+        """Scores ``(B, N)`` of every catalogue item after each row's latest event."""
 
 
 @runtime_checkable
@@ -70,17 +135,18 @@ def _prefixed(arrays: Arrays, prefix: str) -> Arrays:
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-class Int8Backend:
+class Int8Backend(Backend):
     """Dynamic int8 linear layers; the catalogue scanned as codes, a short list re-scored in fp32.
 
-    Every ``nn.Linear`` of the encoder runs as a dynamic int8 layer (per-output-channel
-    symmetric int8 weights, activations quantized per batch). Catalogue scores come from the
-    item table's int8 codes (or 4-bit product-quantized ones, ``codes = "pq4"``); each history's
-    ``shortlist`` best items get their exact fp32 score.
+    Every ``nn.Linear`` of the encoder runs as a dynamic int8 layer (symmetric int8 weights per
+    output channel, activations quantized per batch). The item table is scanned as
+    :class:`Int8Catalogue` or :class:`PQCatalogue` codes (``cfg.catalogue``); each history's
+    ``cfg.shortlist`` best items get their exact fp32 score.
     """
 
-    def __init__(self, cfg: SASRecConfig, stored: Arrays, shortlist: int) -> None:
-        self.stored, self.shortlist = stored, shortlist
+    def __init__(self, cfg: Int8Config, stored: Arrays) -> None:
+        super().__init__(cfg, stored)
+        self.shortlist = cfg.shortlist
         state: dict[str, torch.Tensor] = {}
         codes: dict[str, torch.Tensor] = {}
         for key, value in _prefixed(stored, "encoder.").items():
@@ -114,33 +180,25 @@ class Int8Backend:
             )
 
     @classmethod
-    def build(
-        cls, cfg: SASRecConfig, encoder: SequenceEncoder, table: torch.Tensor, codes: str, n: int
-    ) -> Int8Backend:
-        """Quantize ``encoder`` and code ``table`` (``codes``: int8 or pq4), short list ``n``."""
+    def build(cls, cfg: Int8Config, encoder: SequenceEncoder, table: torch.Tensor) -> Self:
+        """Quantize ``encoder``'s linear weights per row and code ``table`` (``cfg.catalogue``)."""
         linear = {name for name, m in encoder.named_modules() if isinstance(m, nn.Linear)}
         stored: Arrays = {}
         for key, value in encoder.state_dict().items():
             if key.rpartition(".")[0] in linear and key.endswith(".weight"):
-                w = value.detach().float()  # per-row symmetric int8: w ~ q * s[:, None]
-                scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-                q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
+                q, scale = int8_codes(value, per_row=True)
                 stored[f"encoder.{key}{INT8_SUFFIX}"] = q.numpy()
                 stored[f"encoder.{key}{SCALE_SUFFIX}"] = scale.numpy()
             else:
                 stored[f"encoder.{key}"] = value.detach().numpy()
         stored["table"] = table.numpy()
-        if codes == "pq4":
+        if cfg.catalogue == "pq4":
             stored["table" + PQ_SUFFIX] = PQCatalogue(table).serialize()
         else:
             catalogue = Int8Catalogue(table)
             stored["table" + INT8_SUFFIX] = catalogue.codes.numpy()
             stored["table" + SCALE_SUFFIX] = catalogue.scale.numpy()
-        return cls(cfg, stored, n)
-
-    def arrays(self) -> Arrays:
-        """The int8 codes and scales, fp32 embeddings and norms, the table as codes and fp32."""
-        return self.stored
+        return cls(cfg, stored)
 
     def _states(self, batch: SeqBatch) -> torch.Tensor:
         return self.encoder.encode(self.table, _torch(batch))
@@ -155,24 +213,24 @@ class Int8Backend:
         return idx[0].tolist(), vals[0].tolist()
 
 
-class HalfBackend:
+class HalfBackend(Backend):
     """The encoder, item table and arithmetic in float16 or bfloat16 (scores as float32)."""
 
-    def __init__(self, cfg: SASRecConfig, stored: Arrays, dtype: torch.dtype) -> None:
-        self.stored, self.dtype = stored, dtype
-        self.encoder = SequenceEncoder(cfg).to(dtype).eval()
+    def __init__(self, cfg: HalfConfig, stored: Arrays) -> None:
+        super().__init__(cfg, stored)
+        self.dtype = cfg.torch_dtype
+        self.encoder = SequenceEncoder(cfg).to(self.dtype).eval()
         state = {k: self._tensor(v) for k, v in _prefixed(stored, "encoder.").items()}
         self.encoder.load_state_dict(state)
         self.table = self._tensor(stored["table"])  # (N, D)
 
     @classmethod
-    def build(
-        cls, cfg: SASRecConfig, encoder: SequenceEncoder, table: torch.Tensor, dtype: torch.dtype
-    ) -> HalfBackend:
-        """``encoder`` and ``table`` cast to ``dtype``."""
+    def build(cls, cfg: HalfConfig, encoder: SequenceEncoder, table: torch.Tensor) -> Self:
+        """``encoder`` and ``table`` cast to ``cfg.dtype``."""
         state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
+        dtype = cfg.torch_dtype
         stored = {k: cls._storable(v.to(dtype)) for k, v in {**state, "table": table}.items()}
-        return cls(cfg, stored, dtype)
+        return cls(cfg, stored)
 
     @staticmethod
     def _storable(tensor: torch.Tensor) -> npt.NDArray[Any]:
@@ -185,10 +243,6 @@ class HalfBackend:
         return (
             tensor.view(torch.bfloat16) if self.dtype == torch.bfloat16 else tensor.to(self.dtype)
         )
-
-    def arrays(self) -> Arrays:
-        """The half-precision encoder weights and item table."""
-        return self.stored
 
     def scores(self, batch: SeqBatch) -> Scores:
         """Half-precision scores ``(B, N)``, returned as float32."""
@@ -220,32 +274,29 @@ def _import(module: str) -> Any:
         ) from exc
 
 
-class OnnxBackend:
+class OnnxBackend(Backend):
     """The exported scorer graph (weights and item table inside) in an ONNX Runtime session.
 
-    Args:
-        graph: The serialized ONNX model.
-        threads: Intra-op threads (0: ONNX Runtime's default, one per core).
+    It is stored as the byte array ``onnx``; ``cfg.onnx_threads`` sets the session's threads.
     """
 
-    def __init__(self, graph: bytes, threads: int) -> None:
+    def __init__(self, cfg: OnnxConfig, stored: Arrays) -> None:
+        super().__init__(cfg, stored)
         ort = _import("onnxruntime")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = cfg.onnx_threads
         options.inter_op_num_threads = 1
-        self.graph = graph
-        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.graph: bytes = stored["onnx"].tobytes()
+        self.session = ort.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
         # Inputs the graph does not use (e.g. time gaps when off) are pruned by the exporter.
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     @classmethod
-    def build(
-        cls, encoder: SequenceEncoder, table: torch.Tensor, threads: int, int8: bool
-    ) -> OnnxBackend:
+    def build(cls, cfg: OnnxConfig, encoder: SequenceEncoder, table: torch.Tensor) -> Self:
         """Export ``encoder`` over ``table`` (opset 17, dynamic batch and length axes).
 
-        With ``int8`` the graph gets ONNX Runtime's dynamic quantization: MatMul/Gemm weights
-        stored as int8 (per tensor, symmetric), activations quantized per call.
+        With ``cfg.int8`` the graph gets ONNX Runtime's dynamic quantization: MatMul/Gemm
+        weights stored as int8 (per tensor, symmetric), activations quantized per call.
         """
         _import("onnxruntime")
         _import("onnx")
@@ -267,11 +318,8 @@ class OnnxBackend:
                 opset_version=17,
                 dynamo=False,
             )
-        return cls(_quantized(buf.getvalue()) if int8 else buf.getvalue(), threads)
-
-    def arrays(self) -> Arrays:
-        """The graph as the byte array ``onnx``."""
-        return {"onnx": np.frombuffer(self.graph, dtype=np.uint8).copy()}
+        graph = _quantized(buf.getvalue()) if cfg.int8 else buf.getvalue()
+        return cls(cfg, {"onnx": np.frombuffer(graph, dtype=np.uint8).copy()})
 
     def scores(self, batch: SeqBatch) -> Scores:
         """ONNX Runtime's scores ``(B, N)``."""

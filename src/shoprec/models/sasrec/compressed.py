@@ -1,90 +1,58 @@
 """Compressed SASRec: one frozen inference Recommender over an int8, half-precision or ONNX backend.
 
-``sasrec-int8``, ``sasrec-fp16`` (preset ``sasrec-bf16``) and ``sasrec-onnx`` are one
-Recommender, :class:`CompressedSASRec`, holding a :class:`~.backends.Backend`; each key's class
-names its config (the source network's SASRec config + the backend's settings) and builds its
-backend. ``SASRecInt8.derive(teacher, **settings)`` compresses a fitted :class:`SASRec`
-(``shoprec optimize``); ``fit`` trains the fp32 SASRec the config describes first (registry,
-contract tests). Inference-only: the artifact holds the precomputed ``(N, D)`` item table, not
-the ID embeddings and text vectors, so new items (``add_items``) need a retrained source.
+``sasrec-int8``, ``sasrec-fp16`` (preset ``sasrec-bf16``) and ``sasrec-onnx`` are each a
+:class:`CompressedSASRec` that names its key, config and :class:`~.backends.Backend` class.
+``derive(teacher, **settings)`` compresses a fitted :class:`SASRec` (``shoprec optimize``);
+``fit`` first trains the fp32 SASRec the config describes (registry, contract tests). The
+artifact holds the precomputed ``(N, D)`` item table instead of ID embeddings and text vectors,
+so new items (``add_items``) need a retrained source.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from pydantic import Field
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ModelError
+from shoprec.features.quantized_index import ShortlistCatalogue
 from shoprec.models.base import BaseRecommender, Scores
 from shoprec.models.config import FitOptions
 from shoprec.types import Candidates, ItemId, Query
 
-from .backends import Arrays, Backend, HalfBackend, Int8Backend, OnnxBackend, ShortlistRanker
-from .catalogue import ShortlistCatalogue
+from .backends import (
+    Backend,
+    HalfBackend,
+    HalfConfig,
+    Int8Backend,
+    Int8Config,
+    OnnxBackend,
+    OnnxConfig,
+    ShortlistRanker,
+)
 from .config import SASRecConfig
-from .data import check_items, inference_windows
+from .data import check_items, inference_batches
 from .net import SequenceEncoder
-from .scorer import SASRec, base_config
+from .scorer import SASRec, fit_teacher
 from .train import EVAL_BATCH
-
-
-class Int8Config(SASRecConfig):
-    """SASRec config of the source network + int8 inference settings."""
-
-    shortlist: int = Field(100, ge=1)
-    """Items per history re-scored exactly (fp32) after the pass over the catalogue's codes."""
-
-    catalogue: Literal["int8", "pq4"] = "int8"
-    """Codes of the item table scanned before the re-scoring: ``"int8"`` (a quarter of fp32's
-    bytes) or ``"pq4"`` (4-bit product quantization, a sixteenth: for large catalogues, with a
-    longer ``shortlist``; measured in docs/benchmarks.md)."""
-
-
-class HalfConfig(SASRecConfig):
-    """SASRec config of the source network + the half-precision type."""
-
-    dtype: Literal["float16", "bfloat16"] = "float16"
-    """``"float16"`` or ``"bfloat16"`` weights, item table and arithmetic."""
-
-
-class OnnxConfig(SASRecConfig):
-    """SASRec config of the source network + ONNX Runtime settings."""
-
-    onnx_threads: int = Field(1, ge=0)
-    """ONNX Runtime intra-op threads (0: one per core). One suits serving: a single history is
-    too small to split, and the service's event loop needs the other core."""
-
-    parity_tolerance: float = Field(1e-4, gt=0.0)
-    """Largest allowed absolute score difference to PyTorch, checked when the graph is built."""
-
-    int8: bool = False
-    """Quantize the graph with ONNX Runtime's dynamic int8 quantization: int8 weights (the item
-    table included) and activations quantized per call; checked by ranking agreement instead
-    of ``parity_tolerance``."""
-
-    min_top10_overlap: float = Field(0.9, ge=0.0, le=1.0)
-    """int8: least mean top-10 overlap with PyTorch on probe histories; the build fails below."""
-
 
 B = TypeVar("B", bound=Backend)
 
 
 class CompressedSASRec(BaseRecommender, Generic[B]):
-    """Inference-only SASRec: scoring (latest ``max_len`` events, whole catalogue) by a backend.
+    """Inference-only SASRec: the latest ``max_len`` events scored over the catalogue by a backend.
 
-    Subclasses name the key and config and say how their backend is built (:meth:`_build`,
-    from the source's encoder and item table) and read back (:meth:`_restore`).
+    Subclasses set ``key``, ``config_cls`` and ``backend_cls``; :meth:`_verify` may check the
+    built model against its source.
     """
 
     config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
     config: SASRecConfig
+    backend_cls: type[B]
 
     def __init__(self, config: SASRecConfig | None = None) -> None:
         super().__init__(config)
@@ -109,8 +77,7 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
         **settings: Any,
     ) -> Self:
         """This model of a fitted SASRec with the given settings (``data``/``opts`` unused)."""
-        fields = teacher.network_config.model_dump()
-        model = cls(cls.config_cls.model_validate({**fields, **settings}))
+        model = cls(teacher.derived_config(cls.config_cls, settings))
         model._derive_from(teacher)
         return model
 
@@ -121,9 +88,7 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
         **_: Any,
     ) -> None:
         """Train the fp32 SASRec described by the config on ``data``, then derive from it."""
-        teacher = SASRec(base_config(self.config))
-        teacher.fit(data, opts)
-        self._derive_from(teacher)
+        self._derive_from(fit_teacher(self.config, data, opts))
 
     def _derive_from(self, teacher: SASRec) -> None:
         net = teacher.network
@@ -136,17 +101,9 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
             table = net.items().float().clone()  # (N, D)
         self.known = net.items.known.numpy().astype(np.float32)
         self.params = sum(p.numel() for p in encoder.parameters()) + table.numel()
-        self._backend = self._build(encoder.eval(), table)
+        self._backend = self.backend_cls.build(self.config, encoder.eval(), table)
         self._fitted = True
         self.source_state = self._verify(teacher)
-
-    @abstractmethod
-    def _build(self, encoder: SequenceEncoder, table: torch.Tensor) -> B:
-        """This model's backend over the source's encoder and item table."""
-
-    @abstractmethod
-    def _restore(self, arrays: Arrays) -> B:
-        """The backend again from the artifact's arrays."""
 
     def _verify(self, teacher: SASRec) -> dict[str, Any]:
         """Check the built model against its source; what was measured goes to the artifact."""
@@ -166,14 +123,11 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
         backend = self.backend
         n_items = len(self.item_vocab)
         check_items(histories, n_items)
-        cfg = self.config
-        rows = inference_windows(histories, cfg.max_len, cfg.time_gap_buckets)
         out = np.empty((len(histories), n_items), dtype=np.float32)
-        for start in range(0, len(histories), EVAL_BATCH):
-            batch = rows.take(np.arange(start, min(start + EVAL_BATCH, len(histories))))
+        for start, batch in inference_batches(histories, self.config, EVAL_BATCH):
             out[start : start + len(batch)] = backend.scores(batch)
         out[histories.lengths() == 0] = np.nan
-        if not cfg.uses_text:
+        if not self.config.uses_text:
             out[:, self.known == 0] = np.nan
         return out
 
@@ -189,10 +143,9 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
         skip = {int(i) for i in self.item_vocab.lookup(exclude) if i >= 0}
         if not self.config.uses_text:
             skip.update(np.flatnonzero(self.known == 0).tolist())
-        # take() trims the padding as score_batch's batches do (the int8 activations see the
-        # same values, so both paths rank alike).
-        cfg = self.config
-        row = inference_windows(seqs, cfg.max_len, cfg.time_gap_buckets).take(np.arange(1))
+        # Cropped as score_batch's batches are (the int8 activations see the same values, so
+        # both paths rank alike).
+        _, row = next(inference_batches(seqs, self.config, 1))
         idx, vals = backend.top_k(row, k + len(skip), k + len(skip))
         best = [(i, v) for i, v in zip(idx, vals, strict=True) if i not in skip][:k]
         ids = self.item_vocab.ids
@@ -204,7 +157,7 @@ class CompressedSASRec(BaseRecommender, Generic[B]):
 
     def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.known = arrays["known"]
-        self._backend = self._restore(arrays)
+        self._backend = self.backend_cls.restore(self.config, arrays)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"params": self.params, **self.source_state}
@@ -220,13 +173,7 @@ class SASRecInt8(CompressedSASRec[Int8Backend]):
     key: ClassVar[str] = "sasrec-int8"
     config_cls: ClassVar[type[Int8Config]] = Int8Config
     config: Int8Config
-
-    def _build(self, encoder: SequenceEncoder, table: torch.Tensor) -> Int8Backend:
-        cfg = self.config
-        return Int8Backend.build(cfg, encoder, table, cfg.catalogue, cfg.shortlist)
-
-    def _restore(self, arrays: Arrays) -> Int8Backend:
-        return Int8Backend(self.config, arrays, self.config.shortlist)
+    backend_cls = Int8Backend
 
     @property
     def catalogue(self) -> ShortlistCatalogue:
@@ -240,35 +187,20 @@ class SASRecHalf(CompressedSASRec[HalfBackend]):
     key: ClassVar[str] = "sasrec-fp16"
     config_cls: ClassVar[type[HalfConfig]] = HalfConfig
     config: HalfConfig
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """The torch dtype of weights and arithmetic."""
-        return torch.float16 if self.config.dtype == "float16" else torch.bfloat16
-
-    def _build(self, encoder: SequenceEncoder, table: torch.Tensor) -> HalfBackend:
-        return HalfBackend.build(self.config, encoder, table, self.dtype)
-
-    def _restore(self, arrays: Arrays) -> HalfBackend:
-        return HalfBackend(self.config, arrays, self.dtype)
+    backend_cls = HalfBackend
 
 
 class SASRecOnnx(CompressedSASRec[OnnxBackend]):
     """SASRec exported to ONNX and scored by ONNX Runtime (CPU), parity-checked when built.
 
-    The graph (weights and item table included) is stored as the ``onnx`` byte array of
+    The graph (weights and item table included) is the ``onnx`` byte array of
     ``weights.safetensors``; :meth:`onnx_graph` returns it for use outside shoprec.
     """
 
     key: ClassVar[str] = "sasrec-onnx"
     config_cls: ClassVar[type[OnnxConfig]] = OnnxConfig
     config: OnnxConfig
-
-    def _build(self, encoder: SequenceEncoder, table: torch.Tensor) -> OnnxBackend:
-        return OnnxBackend.build(encoder, table, self.config.onnx_threads, self.config.int8)
-
-    def _restore(self, arrays: Arrays) -> OnnxBackend:
-        return OnnxBackend(arrays["onnx"].tobytes(), self.config.onnx_threads)
+    backend_cls = OnnxBackend
 
     def onnx_graph(self) -> bytes:
         """The serialized ONNX model (inputs ``items``, ``types``[, ``gaps``]; output scores)."""
@@ -277,7 +209,8 @@ class SASRecOnnx(CompressedSASRec[OnnxBackend]):
     def _verify(self, teacher: SASRec) -> dict[str, Any]:
         """Score seeded random histories of every length with both engines.
 
-        Fails above ``parity_tolerance`` (fp32) or below ``min_top10_overlap`` (int8).
+        Raises:
+            ModelError: Above ``parity_tolerance`` (fp32) or below ``min_top10_overlap`` (int8).
         """
         cfg, rng = self.config, np.random.default_rng(0)
         lengths = 1 + np.arange(64) % cfg.max_len

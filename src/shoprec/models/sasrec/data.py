@@ -7,6 +7,7 @@ be cropped to its longest row without moving anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ import torch
 
 from shoprec.data import UserSequences
 from shoprec.errors import DataError
+
+from .config import SASRecConfig
 
 PAD = -1
 """Item index of padding cells (and of "no target")."""
@@ -143,6 +146,15 @@ def inference_windows(seqs: UserSequences, max_len: int, n_gap_buckets: int) -> 
         gaps=_gather(gaps, pos, 0),
         targets=np.full(pos.shape, PAD, dtype=np.int64),
     )
+
+
+def inference_batches(
+    seqs: UserSequences, cfg: SASRecConfig, size: int
+) -> Iterator[tuple[int, SeqBatch]]:
+    """:func:`inference_windows` in batches of ``size`` rows (cropped), each with its first row."""
+    rows = inference_windows(seqs, cfg.max_len, cfg.time_gap_buckets)
+    for start in range(0, len(seqs), size):
+        yield start, rows.take(np.arange(start, min(start + size, len(seqs))))
 
 
 def shuffled_batches(

@@ -1,18 +1,17 @@
 """Derived SASRec networks: magnitude pruning, and distillation into a smaller student.
 
-:func:`prune` and :func:`distill` are plain functions from a fitted :class:`SASRec` (the
-teacher) to an ordinary SASRec network, saved with its own config: the source's SASRec config
-plus the recipe (:class:`PrunedConfig`, :class:`DistilledConfig`) under the registered keys
-``sasrec-pruned`` and ``sasrec-distilled``. A derived model scores, explains and learns new
-items as any SASRec; its ``fit`` trains the teacher its config describes and derives from it
-(what the registry, the benchmark runner and the contract tests call).
+:func:`prune` and :func:`distill` turn a fitted :class:`SASRec` (the teacher) into an ordinary
+SASRec network, registered as ``sasrec-pruned`` / ``sasrec-distilled`` with the teacher's config
+plus the recipe's (:class:`PrunedConfig`, :class:`DistilledConfig`). It scores, explains and
+learns new items as any SASRec; its ``fit`` fits the teacher first (registry, contract tests).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ from shoprec.models.config import FitOptions
 from .config import SASRecConfig
 from .data import training_windows
 from .net import SASRecNet
-from .scorer import SASRec, base_config
+from .scorer import SASRec, base_config, fit_teacher
 from .train import Trainer, autocast, resolve_device
 
 
@@ -94,21 +93,19 @@ class DistilledConfig(SASRecConfig):
         ``n_head``: its number of head ID vectors (``student_head_share`` of the catalogue when
         derived; the stored table's size when loaded).
         """
-        shape = {"hidden": self.student_hidden, "n_layers": self.student_layers}
+        shape = {
+            "hidden": self.student_hidden,
+            "n_layers": self.student_layers,
+            "n_heads": self.student_heads,
+            "text_hidden": self.student_text_hidden,
+        }
         update: dict[str, Any] = {k: v for k, v in shape.items() if v is not None}
-        if self.student_heads is not None:
-            update["n_heads"] = self.student_heads
-        if self.student_text_hidden is not None:
-            update["text_hidden"] = self.student_text_hidden
         # The student's recipe (a short cosine-decayed fine-tune, measured in
         # docs/benchmarks.md) uses neither the teacher's ID dropout nor its weight average,
         # both chosen for a long run at a constant rate.
         update |= {"id_dim": self.student_id_dim, "id_head_items": n_head, "id_dropout": 0.0}
         update |= {"id_head_dim": self.student_head_dim, "ema_decay": 0.0}
         return SASRecConfig.model_validate(base_config(self).model_dump() | update)
-
-
-C = TypeVar("C", bound=SASRecConfig)
 
 
 def _training_data(teacher: SASRec, data: Interactions | None, method: str) -> Interactions:
@@ -122,18 +119,15 @@ def _training_data(teacher: SASRec, data: Interactions | None, method: str) -> I
     return data
 
 
-def _teacher(
-    config: SASRecConfig, data: Interactions, opts: FitOptions
-) -> tuple[SASRec, Interactions, FitOptions]:
-    """The fitted SASRec ``config`` describes, and what it was fit on (a derived model's fit)."""
-    teacher = SASRec(base_config(config))
-    teacher.fit(data, opts)
-    return teacher, data, opts
+class _DerivedSASRec(SASRec):
+    """A SASRec network made from a fitted teacher by ``derive``."""
 
+    derive: ClassVar[Callable[..., SASRec]]
 
-def _recipe(teacher: SASRec, config_cls: type[C], settings: dict[str, Any]) -> C:
-    """The derived model's config: the teacher network's, the recipe's ``settings`` on top."""
-    return config_cls.model_validate(teacher.network_config.model_dump() | settings)
+    def fit(self, data: Interactions, opts: FitOptions = FitOptions(), **_: Any) -> None:  # noqa: B008
+        """Fit the teacher the config describes on ``data``, then derive this model from it."""
+        teacher = fit_teacher(self.config, data, opts)
+        self.adopt(type(self).derive(teacher, data, opts, **self.config.model_dump()))
 
 
 # -- pruning ---------------------------------------------------------------------------------
@@ -150,7 +144,7 @@ def prune(
     the plain :class:`Trainer`, then are folded into the weights. ``settings``: the
     :class:`PrunedConfig` fields.
     """
-    model = SASRecPruned(_recipe(teacher, PrunedConfig, settings))
+    model = SASRecPruned(teacher.derived_config(PrunedConfig, settings))
     cfg = model.config
     net = copy.deepcopy(teacher.network)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
@@ -170,17 +164,13 @@ def prune(
     return model
 
 
-class SASRecPruned(SASRec):
+class SASRecPruned(_DerivedSASRec):
     """SASRec with magnitude-pruned linear layers, fine-tuned with the masks held (`prune`)."""
 
     key: ClassVar[str] = "sasrec-pruned"
     config_cls: ClassVar[type[PrunedConfig]] = PrunedConfig
     config: PrunedConfig
     derive = staticmethod(prune)
-
-    def fit(self, data: Interactions, opts: FitOptions = FitOptions(), **_: Any) -> None:  # noqa: B008
-        """Train the dense SASRec the config describes on ``data``, then prune it."""
-        self.adopt(prune(*_teacher(self.config, data, opts), **self.config.model_dump()))
 
     def sparsity(self) -> dict[str, float]:
         """Share of exact zeros in each linear layer's weight, by module name."""
@@ -211,7 +201,7 @@ def distill(
 
     ``settings``: the :class:`DistilledConfig` fields (the student's shape and the loss).
     """
-    model = SASRecDistilled(_recipe(teacher, DistilledConfig, settings))
+    model = SASRecDistilled(teacher.derived_config(DistilledConfig, settings))
     cfg = model.config
     train = _training_data(teacher, data, "distill")
     student_cfg = cfg.student(round(cfg.student_head_share * len(teacher.item_vocab)))
@@ -237,34 +227,27 @@ def distill(
     return model
 
 
-class SASRecDistilled(SASRec):
+class SASRecDistilled(_DerivedSASRec):
     """A student SASRec distilled from a teacher (:func:`distill`); its network is the student's."""
 
     key: ClassVar[str] = "sasrec-distilled"
     config_cls: ClassVar[type[DistilledConfig]] = DistilledConfig
     config: DistilledConfig
+    derive = staticmethod(distill)
 
     def _network_config(self, n_head: int) -> SASRecConfig:
         return self.config.student(n_head)  # the stored artifact's shape
-
-    derive = staticmethod(distill)
-
-    def fit(self, data: Interactions, opts: FitOptions = FitOptions(), **_: Any) -> None:  # noqa: B008
-        """Train the teacher the config describes on ``data``, then distill it."""
-        self.adopt(distill(*_teacher(self.config, data, opts), **self.config.model_dump()))
 
 
 def init_student(student: SASRecNet, teacher: SASRecNet, text_steps: int = 2000) -> None:
     """Start ``student`` from whatever of ``teacher`` fits it.
 
-    Every tensor of the same name and shape is copied (text vectors always; with the teacher's
-    width also the Transformer, positions, types and a linear text projection). At the
-    teacher's width the student's item table is then fit to the teacher's item vectors: a text
-    projection that could not be copied (an MLP, ``text_hidden``) is regressed onto them, a
-    narrower ID table (``id_dim``) takes the truncated SVD of what the text part leaves (the
-    best rank-``r`` approximation, split evenly between the table and its lifting matrix), and
-    head ID vectors (``id_head_items``; ``head_rows`` chosen beforehand) the same of what is
-    left on their rows.
+    Tensors of the same name and shape are copied (at the teacher's width: the Transformer,
+    positions, types, a linear text projection; the text vectors always). At the teacher's width
+    the item table is then fit to the teacher's item vectors: an MLP text projection is
+    regressed onto them, a narrower ID table takes the truncated SVD of what the text part
+    leaves (the best rank-``r`` approximation, split evenly with its lifting matrix), head ID
+    vectors (``head_rows`` chosen beforehand) the same of what is left on their rows.
     """
     own = student.state_dict()
     copied = set()

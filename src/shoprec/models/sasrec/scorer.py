@@ -2,59 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import torch
 import torch.distributed as dist
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
 from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
 from shoprec.errors import ArtifactError, DataError, ModelError
 from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
 from shoprec.models.base import BaseRecommender, Scores
-from shoprec.models.config import FitOptions
+from shoprec.models.config import FitOptions, Progress, ProgressUpdate
 from shoprec.types import ItemId, Query
 
 from .config import SASRecConfig
 from .curves import curve_writer
-from .data import check_items, inference_windows, training_windows
+from .data import check_items, inference_batches, inference_windows, training_windows
 from .distributed import broadcast_vectors
 from .net import SASRecNet
 from .train import EVAL_BATCH, Trainer, ValidationCases, resolve_device
 
-ReportFn = Callable[[int, int, str], None]
+C = TypeVar("C", bound=SASRecConfig)
 
 
 def _silent(done: int, total: int, info: str) -> None:
-    """Progress callback that shows nothing."""
+    """Progress update that shows nothing."""
 
 
-@contextmanager
-def _progress(enabled: bool, description: str) -> Iterator[ReportFn]:
-    """A rich progress bar on stderr driven by ``update(done, total, info)``; silent if disabled."""
-    if not enabled:
-        yield _silent
-        return
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} {task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(description, total=None, info="")
-
-        def update(done: int, total: int, info: str) -> None:
-            bar.update(task, completed=done, total=total, info=info)
-
-        yield update
+def _step(progress: Progress | None, description: str) -> AbstractContextManager[ProgressUpdate]:
+    """``progress``'s reporter for one step of a fit; a silent one without ``progress``."""
+    return nullcontext(_silent) if progress is None else progress(description)
 
 
 def base_config(config: SASRecConfig) -> SASRecConfig:
@@ -92,7 +74,7 @@ class SASRec(BaseRecommender):
 
     def __init__(self, config: SASRecConfig | None = None) -> None:
         super().__init__(config)
-        self.net: SASRecNet | None = None
+        self._net: SASRecNet | None = None
         self.history: list[dict[str, float]] = []
         """Per-epoch training log (loss, seconds, validation NDCG@10/HR@10)."""
         self.best_epoch = 0
@@ -101,11 +83,11 @@ class SASRec(BaseRecommender):
         self._table: torch.Tensor | None = None  # (N, D) item vectors, cached for inference
 
     # -- training --------------------------------------------------------------------------
-    def _encode(self, texts: Sequence[str], progress: bool) -> npt.NDArray[np.float32]:
+    def _encode(self, texts: Sequence[str], progress: Progress | None) -> npt.NDArray[np.float32]:
         cfg = self.config
         encoder = make_text_encoder(cfg.text_encoder, device="cpu")
         cache = EmbeddingCache(Path(cfg.text_cache_dir)) if cfg.text_cache_dir else None
-        with _progress(progress, "encoding item texts") as update:
+        with _step(progress, "encoding item texts") as update:
             return encode_texts(
                 encoder, texts, cache, cfg.text_batch_size, lambda done, n: update(done, n, "")
             )
@@ -192,7 +174,7 @@ class SASRec(BaseRecommender):
         )
         max_epochs = min(opts.max_epochs or cfg.max_epochs, cfg.lr_decay_epochs or cfg.max_epochs)
         with (
-            _progress(opts.progress, "training") as update,
+            _step(opts.progress, "training") as update,
             curve_writer(opts.log_dir if opts.rank == 0 else None) as write_curve,
         ):
 
@@ -269,6 +251,10 @@ class SASRec(BaseRecommender):
         """Hook: the network's config, ``n_head`` head ID vectors (stored in its weights)."""
         return base_config(self.config)
 
+    def derived_config(self, config_cls: type[C], settings: Mapping[str, Any]) -> C:
+        """The config of a model derived from this one: :attr:`network_config` + ``settings``."""
+        return config_cls.model_validate(self.network_config.model_dump() | dict(settings))
+
     def set_network(
         self, net: SASRecNet, vocab: IdVocab, history: list[dict[str, float]], best_epoch: int
     ) -> None:
@@ -276,7 +262,7 @@ class SASRec(BaseRecommender):
         self.item_vocab = vocab
         self.history = history
         self.best_epoch = best_epoch
-        self.net = net.to("cpu").eval()
+        self._net = net.to("cpu").eval()
         self._table = None
         self._fitted = True
 
@@ -291,15 +277,15 @@ class SASRec(BaseRecommender):
     # -- scoring ---------------------------------------------------------------------------
     @property
     def network(self) -> SASRecNet:
-        """The fitted network (``net``, checked).
+        """The fitted network.
 
         Raises:
             NotFittedError: Before ``fit`` or ``load``.
         """
         self._require_fitted()
-        if self.net is None:  # pragma: no cover - fitted implies a network
+        if self._net is None:  # pragma: no cover - fitted implies a network
             raise ModelError("SASRec has no network")
-        return self.net
+        return self._net
 
     def _item_table(self) -> torch.Tensor:
         if self._table is None:
@@ -333,14 +319,11 @@ class SASRec(BaseRecommender):
     def query_embeddings(self, histories: UserSequences) -> npt.NDArray[np.float32]:
         """The Transformer's state after each history's latest event ``(B, D)``."""
         net = self.network
-        cfg = self.config
-        rows = inference_windows(histories, cfg.max_len, cfg.time_gap_buckets)
         table = self._item_table()
         out = np.empty((len(histories), table.shape[1]), dtype=np.float32)
-        for start in range(0, len(histories), EVAL_BATCH):
-            t = rows.take(np.arange(start, min(start + EVAL_BATCH, len(histories))))
-            batch = t.to_torch(torch.device("cpu"))
-            out[start : start + len(t)] = net.encode(table, batch).numpy()  # (B, D)
+        for start, rows in inference_batches(histories, self.config, EVAL_BATCH):
+            batch = rows.to_torch(torch.device("cpu"))
+            out[start : start + len(rows)] = net.encode(table, batch).numpy()  # (B, D)
         return out
 
     def item_embeddings(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
@@ -416,7 +399,7 @@ class SASRec(BaseRecommender):
         items = net.items
         k = len(fresh)
         if self.config.uses_text:
-            vectors = torch.from_numpy(self._encode(list(fresh.values()), progress=False))
+            vectors = torch.from_numpy(self._encode(list(fresh.values()), progress=None))
             items.text = torch.cat([items.text, vectors])
         else:
             items.text = torch.zeros(items.n_items + k, 0)
@@ -426,6 +409,16 @@ class SASRec(BaseRecommender):
             )
         items.known = torch.cat([items.known, torch.zeros(k)])
         self.item_vocab.add(fresh)
+        self._table = None
+
+    def set_cold_imputation(self, neighbors: int, temperature: float) -> None:
+        """Score items unseen in training with other imputation settings (the config's stay).
+
+        For trying settings on a fitted model (``benchmarks/cold_items.py``); see
+        ``SASRecConfig.cold_neighbors`` and ``cold_temperature``.
+        """
+        items = self.network.items
+        items.cold_neighbors, items.cold_temperature = neighbors, temperature
         self._table = None
 
     # -- artifacts -------------------------------------------------------------------------
@@ -440,7 +433,7 @@ class SASRec(BaseRecommender):
             net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
         except RuntimeError as exc:
             raise ArtifactError(f"weights do not match the config: {exc}") from exc
-        self.net = net.eval()
+        self._net = net.eval()
         self._table = None
 
     def _extra_state(self) -> dict[str, Any]:
@@ -453,3 +446,10 @@ class SASRec(BaseRecommender):
         self.history = list(state.get("history", []))
         self.best_epoch = int(state.get("best_epoch", 0))
         self.privacy = state.get("privacy")
+
+
+def fit_teacher(config: SASRecConfig, data: Interactions, opts: FitOptions) -> SASRec:
+    """The SASRec that a derived model's ``config`` names, fitted on ``data`` (its ``fit``)."""
+    teacher = SASRec(base_config(config))
+    teacher.fit(data, opts)
+    return teacher

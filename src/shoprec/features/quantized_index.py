@@ -1,7 +1,12 @@
-"""Compressed item tables: catalogue scans over int8 or 4-bit codes, a short list re-scored exactly.
+"""Maximum-inner-product search over compressed item codes, a short list re-scored exactly.
 
-What the int8 backend ranks with (:mod:`~shoprec.models.sasrec.backends`). Shapes: ``B``
-histories, ``D`` hidden width, ``N`` catalogue items, ``S`` short-list length.
+The compressed counterpart of :mod:`shoprec.retrieval.vector_index`: ``(N, D)`` item vectors are
+scanned as int8 codes (a quarter of fp32's bytes) or 4-bit product-quantized ones (a
+sixteenth), and each query's short list is re-scored with the exact fp32 vectors. Nothing here
+is specific to a model. It sits in ``features`` rather than beside the vector index because the
+int8 SASRec backend (``models``) builds it, and ``models`` may not import ``retrieval``; it
+imports torch and faiss, so ``shoprec.features`` does not re-export it (import it by path).
+Shapes: ``B`` queries, ``D`` width, ``N`` items, ``S`` short-list length.
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ from shoprec.errors import ArtifactError
 def quantized_tensors() -> Iterator[None]:
     """Silence PyTorch's notices that ``torch.ao`` quantization is deprecated (torch >= 2.13).
 
-    ``torch.ao`` dynamic quantization still works; the notices point to ``torchao`` as its
-    future home (noted in ``docs/optimize.md``).
+    It still works; the notices point to ``torchao`` as its future home (``docs/optimize.md``).
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
@@ -37,6 +41,15 @@ def quantized_tensors() -> Iterator[None]:
         yield
 
 
+def int8_codes(x: torch.Tensor, per_row: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 codes of ``x`` and their scale (one per row, or one in all): ``x ~ q * s``."""
+    x = x.detach().float()
+    top = x.abs().amax(dim=1) if per_row else x.abs().max().reshape(1)
+    scale = top.clamp(min=1e-12) / 127.0
+    codes = torch.round(x / (scale[:, None] if per_row else scale)).clamp(-127, 127)
+    return codes.to(torch.int8), scale
+
+
 def per_channel(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """The quantized ``qint8`` tensor holding exactly ``codes`` with per-row ``scale``."""
     zeros = torch.zeros(len(scale), dtype=torch.long)
@@ -46,11 +59,11 @@ def per_channel(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 
 class ShortlistCatalogue:
-    """Catalogue scoring from compressed item codes, exact fp32 re-scoring of a short list.
+    """Approximate scores from item codes, exact fp32 scores for each query's short list.
 
-    Subclasses give the approximate scores of every item (:meth:`approximate`, the batch path
-    that writes full score rows) and a faiss index over the codes (``_index``: a scan with a
-    fused top-k, the one-history path that never writes a score row).
+    Two paths: :meth:`scores` writes whole ``(B, N)`` score rows (batch evaluation), while
+    :meth:`top_k` scans the codes with faiss' fused top-k and never writes a score row (one
+    query, the serving case). Subclasses provide :meth:`approximate` and ``_index``.
     """
 
     table: torch.Tensor
@@ -60,7 +73,7 @@ class ShortlistCatalogue:
     """faiss index over the codes, inner-product search."""
 
     def approximate(self, h: torch.Tensor) -> torch.Tensor:
-        """Approximate scores ``(B, N)`` of every item for states ``h`` ``(B, D)``."""
+        """Approximate scores ``(B, N)`` of every item for queries ``h`` ``(B, D)``."""
         raise NotImplementedError
 
     def scores(self, h: torch.Tensor, shortlist: int) -> torch.Tensor:
@@ -82,18 +95,19 @@ class ShortlistCatalogue:
 
 
 class Int8Catalogue(ShortlistCatalogue):
-    """Catalogue scoring with an int8 item table and exact fp32 re-scoring of a short list.
+    """Int8 item codes with one scale for the whole table, a short list re-scored in fp32.
 
-    The codes are symmetric int8 with one scale for the whole table, so the same codes serve two
-    kernels, each built on first use: a faiss int8 scan with a fused top-k for :meth:`top_k`
-    (one history, the serving case: the scan reads a quarter of the fp32 table's bytes and
-    never writes a score row), and a dynamic int8 linear layer (fbgemm) for the full score rows
-    of :meth:`scores`. Either way the short list is then re-scored exactly in fp32.
+    One scale lets the same codes feed two kernels, each built on first use: faiss' int8 scan
+    with a fused top-k (:meth:`top_k`) and a dynamic int8 linear layer (fbgemm) for whole score
+    rows (:meth:`scores`).
 
     Args:
         table: ``(N, D)`` item vectors.
         codes: ``(N, D)`` int8 codes and their ``scale`` (default: computed from ``table``).
         scale: One-element tensor, the scale of ``codes``.
+
+    Raises:
+        ArtifactError: When ``scale`` has more than one element (an older artifact format).
     """
 
     def __init__(
@@ -103,8 +117,7 @@ class Int8Catalogue(ShortlistCatalogue):
         scale: torch.Tensor | None = None,
     ) -> None:
         if codes is None or scale is None:
-            scale = table.abs().max().clamp(min=1e-12).reshape(1).float() / 127.0
-            codes = torch.round(table.float() / scale).clamp(-127, 127).to(torch.int8)
+            codes, scale = int8_codes(table)
         if scale.numel() != 1:
             raise ArtifactError(
                 f"int8 item table: one scale expected, got {scale.numel()} (an artifact of an "
@@ -124,7 +137,7 @@ class Int8Catalogue(ShortlistCatalogue):
 
     @functools.cached_property
     def _index(self) -> Any:
-        import faiss  # only needed when single histories are ranked this way
+        import faiss  # only needed when single queries are ranked this way
 
         n, d = self.codes.shape
         # "direct_signed" stores each int8 code as is: the scan's dot products are the int8
@@ -136,23 +149,23 @@ class Int8Catalogue(ShortlistCatalogue):
         return index
 
     def approximate(self, h: torch.Tensor) -> torch.Tensor:
-        """Int8 scores ``(B, N)`` of every item for states ``h`` ``(B, D)``."""
+        """Int8 scores ``(B, N)`` of every item for queries ``h`` ``(B, D)``."""
         return self._linear(h.float())  # type: ignore[no-any-return]
 
 
 class PQCatalogue(ShortlistCatalogue):
-    """Catalogue scoring with 4-bit product-quantized item vectors and exact fp32 re-scoring.
+    """4-bit product-quantized item codes (faiss fast scan), a short list re-scored in fp32.
 
-    Each item vector is cut into two-dimensional pieces (one-dimensional for an odd width), each
-    coded with 4 bits (16 k-means centroids per piece): ``D / 4`` bytes an item, a sixteenth of
-    fp32 and a quarter of int8. faiss' fast-scan kernel scores the codes from lookup tables held
-    in SIMD registers, with a fused top-k; the short list is then re-scored exactly, so it must
-    be longer than int8's for the same overlap (the codes are coarser).
+    Each vector is cut into pairs of dimensions (single ones for an odd width), each coded with
+    4 bits (16 k-means centroids): ``D / 4`` bytes an item. faiss scores the codes from lookup
+    tables held in SIMD registers; the codes are coarser than int8's, so the short list must be
+    longer for the same overlap.
 
     Args:
         table: ``(N, D)`` item vectors.
         index: A serialized faiss index of ``table``'s codes (:meth:`serialize`); default:
             trained on ``table`` (k-means on at most ``train_rows`` of its rows).
+        train_rows: Rows sampled (seed 0) to train the codebooks.
     """
 
     def __init__(
@@ -186,5 +199,5 @@ class PQCatalogue(ShortlistCatalogue):
         return torch.from_numpy(self._index.reconstruct_n(0, self._index.ntotal))  # (N, D)
 
     def approximate(self, h: torch.Tensor) -> torch.Tensor:
-        """Scores ``(B, N)`` of every item's decoded vector for states ``h`` ``(B, D)``."""
+        """Scores ``(B, N)`` of every item's decoded vector for queries ``h`` ``(B, D)``."""
         return h.float() @ self._decoded.T
