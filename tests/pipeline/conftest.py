@@ -147,6 +147,8 @@ def ranked_model() -> RankedRecommender:
             # Served sources as trained: refit on the whole of a log this small, popularity
             # would shift far from what the ranker learnt on the prefix.
             "refit_sources": False,
+            # A log this small has few events per item: the plant is learnt from all of them.
+            "cold_item_share": 0.0,
             "ranker_params": {
                 "n_threads": 1,
                 "n_estimators": 60,

@@ -28,7 +28,7 @@ from shoprec.ranking import (
     split_targets,
 )
 from shoprec.ranking import ranked as ranked_module
-from shoprec.ranking.fit_protocol import split_users
+from shoprec.ranking.fit_protocol import split_users, withhold_items
 from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
 
 N_ITEMS, N_BRANDS = 80, 8
@@ -146,6 +146,44 @@ def test_score_batch_scores_only_the_candidates(
         cands = fitted.candidates(hist.take([u]), exclude=history_rows(hist.take([u])))[0]
         assert set(np.flatnonzero(~np.isnan(scores[u]))) == set(cands.rows.tolist())
         assert np.isnan(scores[u, hist.items_of(u)]).all()
+
+
+def test_the_ranker_meets_targets_on_items_its_sources_never_saw(
+    shop: tuple[Interactions, EvalSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = shop[0]
+    real = RankedRecommender.training_data
+    cold_positives: dict[float, float] = {}
+
+    def spy(self: RankedRecommender, fitted: FittedSources, targets: Any) -> Any:
+        training = real(self, fitted, targets)
+        if training.data is not None and len(targets) > 100:  # the training users' set
+            pop = training.data.x[:, list(self.feature_names).index("pop_all")]
+            cold_positives[self.config.cold_item_share] = float(
+                np.mean(pop[training.data.y == 1] == 0)
+            )
+        return training
+
+    monkeypatch.setattr(RankedRecommender, "training_data", spy)
+    sources = {"covisit": SourceSpec(key="covisit", k=20), "text": SourceSpec(key="text", k=60)}
+    for share in (0.0, 0.3):
+        RankedRecommender(_config(sources=sources, cold_item_share=share)).fit(data, FIT)
+    # Withheld items are a third of the catalogue: a good share of targets land on them.
+    assert cold_positives[0.0] == 0.0
+    assert cold_positives[0.3] > 0.1
+
+
+def test_withhold_items_drops_every_event_of_a_seeded_share_and_keeps_the_catalogue(
+    shop: tuple[Interactions, EvalSet],
+) -> None:
+    data = shop[0]
+    kept = withhold_items(data, 0.25, seed=1)
+    gone = set(np.unique(data.item_index)) - set(np.unique(kept.item_index))
+    assert len(gone) == round(0.25 * len(np.unique(data.item_index)))
+    assert kept.n_events == data.n_events - int(np.isin(data.item_index, list(gone)).sum())
+    assert kept.item_vocab.ids == data.item_vocab.ids
+    assert withhold_items(data, 0.25, seed=1).events.equals(kept.events)
+    assert withhold_items(data, 0.0, seed=1) is data
 
 
 # -- (2) leakage guard -----------------------------------------------------------------------

@@ -8,7 +8,10 @@ find. :class:`~.ranked.RankedRecommender` fits on a log ``D`` in these steps (se
    in the prefix); the prefix ``P`` is ``D`` without them (:func:`split_targets`). A target's
    request is its user's history before it, earlier targets included: a served request, too,
    holds events the sources were not fit on.
-2. The sources are fit on ``P`` (:func:`fit_sources`). The target users are split (seeded) into
+2. The sources are fit on ``P`` less every event of a seeded ``cold_item_share`` of the items
+   (:func:`withhold_items`, :func:`fit_sources`): targets on those items reach the ranker as a
+   newly listed item does when served (no popularity, no collaborative score, only its text),
+   so it learns when a new item deserves a place. The target users are split (seeded) into
    90% for training the ranker and 10% held out (:func:`split_users`); iterative sources
    (SASRec) early-stop on the held-out users' targets.
 3. Every target's request gets candidates and features; the target item is
@@ -227,6 +230,21 @@ def check_no_leakage(seen: Interactions, targets: Interactions) -> None:
             f"sources were fit on, or precede events of their user there (first: user "
             f"{user!r}, item {item!r} at {ts}); fit the sources on the events before the targets"
         )
+
+
+def withhold_items(data: Interactions, share: float, seed: int) -> Interactions:
+    """``data`` without any event of a seeded ``share`` of the items that occur in it.
+
+    The catalogue is unchanged, so the withheld items stay known by their content only, as in
+    the cold-item split of :mod:`shoprec.data.splits`.
+    """
+    interacted = np.unique(data.item_index)
+    n = round(share * len(interacted))
+    if n == 0:
+        return data
+    rows = np.random.default_rng(seed).choice(interacted, n, replace=False)
+    ids = [data.item_vocab.ids[i] for i in np.sort(rows)]
+    return data.with_events(data.events.filter(~pl.col(Columns.ITEM).is_in(ids)))
 
 
 def split_users(

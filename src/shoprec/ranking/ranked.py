@@ -49,6 +49,7 @@ from .fit_protocol import (
     fit_sources,
     split_targets,
     split_users,
+    withhold_items,
 )
 from .item_stats import ItemStats
 from .learners import Learner, RankingData, create_learner, learner_class
@@ -115,6 +116,11 @@ class RankedConfig(BaseConfig):
     """Training requests per user: each user's last this many events are the ranker's targets
     (the sources are fit on the events before them). More requests per user teach a small
     log more, at the cost of sources fit on a shorter log."""
+
+    cold_item_share: float = Field(0.2, ge=0.0, lt=1.0)
+    """Share of the items whose events the sources do not see while the ranker trains (see
+    :func:`~.fit_protocol.withhold_items`): without it the ranker never meets a target without
+    history and ranks every new item below the warm ones."""
 
     max_train_users: int | None = Field(None, ge=1)
     """Cap on the requests the ranker trains on (a seeded sample); ``None``: all."""
@@ -246,7 +252,7 @@ class RankedRecommender(BaseRecommender):
         )
         fitted = fit_sources(
             cfg.sources,
-            split.prefix,
+            withhold_items(split.prefix, cfg.cold_item_share, opts.seed),
             replace(opts, validation=validation),
             self._text,
         )
