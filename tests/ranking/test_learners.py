@@ -227,3 +227,36 @@ def test_deepfm_folded_scoring_matches_the_network(hidden: tuple[int, ...]) -> N
     with torch.no_grad():
         expected = learner._net(torch.from_numpy(values), torch.from_numpy(codes)).numpy()
     np.testing.assert_allclose(learner.predict(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_lambdarank_compiled_trees_score_a_request_as_lightgbm_does(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("lleaves")
+    from shoprec.ranking.lambdarank import LambdaRankLearner
+
+    learner = make("lambdarank")
+    learner.fit(planted(200, seed=12), None, seed=0)
+    assert isinstance(learner, LambdaRankLearner)
+    request = planted(10, seed=13).x  # 200 rows: NaNs, a categorical column
+    compiled = learner._compiled_trees()
+    assert compiled is not None
+    lightgbm = learner._require_booster().predict(request, num_threads=1)
+    np.testing.assert_allclose(learner.predict(request), lightgbm, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(compiled.predict(request.astype(np.float64)), lightgbm, atol=1e-9)
+
+    # Off, or failing to compile: LightGBM scores, with the same result.
+    off = make("lambdarank", compiled=False)
+    off.fit(planted(200, seed=12), None, seed=0)
+    np.testing.assert_array_equal(off.predict(request), learner.predict(request))
+
+    import lleaves
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setattr(lleaves, "Model", broken)
+    failing = make("lambdarank")
+    failing.fit(planted(200, seed=12), None, seed=0)
+    np.testing.assert_array_equal(failing.predict(request), learner.predict(request))
+    assert "compiling the ranker's trees failed (no LLVM here)" in caplog.text

@@ -16,6 +16,7 @@ path attribution instead (see :meth:`LambdaRankLearner.contributions`).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -28,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.models import BaseConfig
 
+from .compiled_trees import CompiledTrees, compile_trees
 from .learners import META_FILE, Matrix, RankingData, read_learner_meta, write_learner_meta
 
 KIND = "lambdarank"
@@ -73,6 +75,11 @@ class LambdaRankConfig(BaseConfig):
     eval_at: int = Field(default=10, ge=1)
     """Cut-off of the validation NDCG used for early stopping."""
 
+    compiled: bool = True
+    """Score single requests (up to ``SINGLE_THREAD_ROWS`` rows) with the trees compiled to
+    native code by lleaves (:mod:`.compiled_trees`): about 25x faster than LightGBM's own
+    predictor, the same scores; compiled once, on the first such prediction."""
+
     contribution_method: Literal["shap", "path"] = "path"
     """How :meth:`LambdaRankLearner.contributions` attributes a score: ``"shap"`` (exact
     TreeSHAP, tens of ms for 10 rows of a 400-tree model) or ``"path"`` (the value changes along
@@ -91,6 +98,8 @@ class LambdaRankLearner:
         self.best_iteration = 0
         self._booster: lgb.Booster | None = None
         self._paths: npt.NDArray[np.float32] | None = None  # (T, L, F) path attributions
+        self._compiled: CompiledTrees | None | Literal[False] = None  # False: not possible
+        self._compile_lock = threading.Lock()
 
     # -- training ----------------------------------------------------------------------------
     def _params(self, seed: int) -> dict[str, Any]:
@@ -155,6 +164,7 @@ class LambdaRankLearner:
         # Keep the best trees only, as a fresh booster: a fitted and a loaded learner are alike.
         self._booster = lgb.Booster(model_str=booster.model_to_string())
         self._paths = None
+        self._compiled = None
         self.feature_names = train.feature_names
         self.categorical = train.categorical
 
@@ -179,8 +189,21 @@ class LambdaRankLearner:
         x = self._input(x)
         if not len(x):
             return np.zeros(0, dtype=np.float32)
+        compiled = self._compiled_trees() if len(x) <= SINGLE_THREAD_ROWS else None
+        if compiled is not None:
+            return np.asarray(compiled.predict(x.astype(np.float64), n_jobs=1), dtype=np.float32)
         out = booster.predict(x, num_threads=self._threads(len(x)))
         return np.asarray(out, dtype=np.float32)
+
+    def _compiled_trees(self) -> CompiledTrees | None:
+        """The compiled trees (built on first use), or ``None`` when off or not possible."""
+        if not self.config.compiled:
+            return None
+        if self._compiled is None:
+            with self._compile_lock:
+                if self._compiled is None:
+                    self._compiled = compile_trees(self._require_booster()) or False
+        return self._compiled or None
 
     def contributions(self, x: Matrix) -> Matrix:
         """``(C, F)`` per-feature contributions; they sum to the score less a constant.

@@ -79,7 +79,7 @@ class DistilledConfig(SASRecConfig):
     distill_weight: float = Field(0.25, ge=0.0, le=1.0)
     """Weight of the distillation term; ``1 - distill_weight`` goes to the true next items."""
 
-    student_epochs: int | None = Field(12, ge=1)
+    student_epochs: int | None = Field(24, ge=1)
     """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
     default student starts from the teacher: a short fine-tune, as after pruning."""
 
