@@ -4,15 +4,7 @@ Imports torch: reach it through the registry (``create_model("sasrec")``) so tha
 ``import shoprec.models`` stays light.
 """
 
-from .backends import (
-    Backend,
-    HalfBackend,
-    HalfConfig,
-    Int8Backend,
-    Int8Config,
-    OnnxBackend,
-    OnnxConfig,
-)
+from .backends import Backend, HalfConfig, Int8Config, OnnxConfig
 from .compressed import CompressedSASRec, SASRecHalf, SASRecInt8, SASRecOnnx
 from .config import SASRecConfig
 from .derived import DistilledConfig, PrunedConfig, SASRecDistilled, SASRecPruned, distill, prune
@@ -23,11 +15,8 @@ __all__ = [
     "Backend",
     "CompressedSASRec",
     "DistilledConfig",
-    "HalfBackend",
     "HalfConfig",
-    "Int8Backend",
     "Int8Config",
-    "OnnxBackend",
     "OnnxConfig",
     "PrunedConfig",
     "RankSpec",
