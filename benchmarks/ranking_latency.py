@@ -4,7 +4,8 @@ Fits a ``RankedRecommender`` on the leave-one-out ``test_train`` log of a datase
 saved ranked artifact with ``--model-dir``), then serves real test histories one at a time, as
 the pipeline does, and times each public step separately: ``encode`` (query -> history),
 ``candidates`` (every source's whole-catalogue scores and the union of their top-k),
-``features``, ``rank``, features + rank together, and ``contributions`` on the 10 shown rows.
+``features``, ``rank``, features + rank together, and ``contributions`` on the 10 shown rows;
+then checks the text source's int8 short list against an exact fp32 scan of the catalogue.
 BLAS, OpenMP (LightGBM) and torch run on one thread, as in ``shoprec serve``; 20 warm-up
 requests are not timed. Prints p50 / p99 / mean per step (ms) as a markdown table, the mean
 number of candidates and the machine.
@@ -34,9 +35,16 @@ import numpy as np
 from machine import describe
 from threadpoolctl import threadpool_limits
 
-from shoprec.data import load_dataset, make_split
+from shoprec.data import UserSequences, load_dataset, make_split
 from shoprec.models import FitOptions
-from shoprec.ranking import RankedConfig, RankedRecommender, SourceSpec, history_rows
+from shoprec.ranking import (
+    RankedConfig,
+    RankedRecommender,
+    SourceSpec,
+    TextSimilarity,
+    history_rows,
+)
+from shoprec.ranking.candidates import TEXT_SOURCE
 from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -62,6 +70,30 @@ def parse_sources(spec: str) -> dict[str, SourceSpec]:
         name, _, k = part.strip().partition(":")
         sources[name] = SourceSpec(key=name, k=int(k) if k else DEFAULT_K.get(name, 50))
     return sources
+
+
+def text_agreement(model: RankedRecommender, histories: list[UserSequences]) -> str:
+    """Share of requests whose text candidates are the exact fp32 top k of the catalogue.
+
+    The text source finds them by an int8 scan and an exact re-scoring of its short list
+    (``TextSimilarity.top_k``); here every item is scored in fp32 instead.
+    """
+    text = next((s for s in model.source_models.values() if isinstance(s, TextSimilarity)), None)
+    if text is None:
+        return "n/a (no text source)"
+    k = next(spec.k for spec in model.config.sources.values() if spec.key == TEXT_SOURCE)
+    same = 0
+    for hist in histories:
+        exclude = history_rows(hist)
+        _, found, _ = text.top_k(hist, k, exclude)
+        query = text.query_vectors(hist)[0]
+        scores = text.vectors @ query
+        allowed = text.has_text.copy()
+        allowed[exclude[0]] = False
+        rows = np.flatnonzero(allowed & query.any())
+        exact = rows[np.lexsort((rows, -scores[rows]))[:k]]
+        same += np.array_equal(np.sort(found), np.sort(exact))
+    return f"{same / len(histories):.4f} of {len(histories)} requests"
 
 
 def one_thread() -> None:
@@ -119,6 +151,7 @@ def main() -> None:
 
     times = {step: [] for step in STEPS}
     sizes = []
+    encoded = []
     one_thread()
     with threadpool_limits(limits=1):
         for n, query in enumerate(queries):
@@ -138,6 +171,7 @@ def main() -> None:
             if n < WARM_UP:
                 continue
             sizes.append(len(cands[0]))
+            encoded.append(hist)
             spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t2, t6 - t5, t6 - t0)
             for step, span in zip(STEPS, spans, strict=True):
                 times[step].append(span * 1000)
@@ -155,6 +189,7 @@ def main() -> None:
         f"(min {min(sizes)}, max {max(sizes)}); held-out candidate recall "
         f"{'n/a' if recall is None else f'{recall:.4f}'}"
     )
+    print(f"text source's short list = exact fp32 top k: {text_agreement(model, encoded)}")
     print()
     print("| step | p50 ms | p99 ms | mean ms |")
     print("|---|---:|---:|---:|")

@@ -46,7 +46,7 @@ from shoprec.errors import ConfigError, LeakageError
 from shoprec.models import BaseRecommender, FitOptions, create_model
 from shoprec.types import Columns
 
-from .candidates import TEXT_SOURCE, BatchScorer, SourceSpec, TextSimilarity
+from .candidates import TEXT_SOURCE, Source, SourceSpec, TextSimilarity
 from .learners import RankingData
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class FittedSources:
         dropped: Source name -> why it was dropped.
     """
 
-    models: dict[str, BatchScorer]
+    models: dict[str, Source]
     seen: Interactions
     epochs: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
@@ -315,7 +315,7 @@ def fit_sources(
         UnknownModelError: For a source key that is not registered.
     """
     wanted = set(names) if names is not None else None
-    models: dict[str, BatchScorer] = {}
+    models: dict[str, Source] = {}
     found: dict[str, int] = {}
     dropped: dict[str, str] = {}
     for name, spec in sources.items():

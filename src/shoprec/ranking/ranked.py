@@ -32,9 +32,9 @@ from shoprec.models.base import Scores
 
 from .candidates import (
     TEXT_SOURCE,
-    BatchScorer,
     CandidateGenerator,
     CandidateSet,
+    Source,
     SourceSpec,
     TextSimilarity,
     check_history,
@@ -166,7 +166,7 @@ class RankedRecommender(BaseRecommender):
 
     def __init__(self, config: RankedConfig | None = None) -> None:
         super().__init__(config)
-        self._sources: dict[str, BatchScorer] = {}
+        self._sources: dict[str, Source] = {}
         self._dropped: dict[str, str] = {}
         self._stats: ItemStats | None = None
         self._text: TextSimilarity | None = None
@@ -198,7 +198,7 @@ class RankedRecommender(BaseRecommender):
         return tuple(self._sources)
 
     @property
-    def source_models(self) -> dict[str, BatchScorer]:
+    def source_models(self) -> dict[str, Source]:
         """The fitted sources by name (the pipeline asks a sequence model for attributions)."""
         return dict(self._sources)
 
@@ -482,7 +482,7 @@ class RankedRecommender(BaseRecommender):
         return model
 
     def _load_parts(self, path: Path) -> None:
-        sources: dict[str, BatchScorer] = {}
+        sources: dict[str, Source] = {}
         for name in self._active:
             spec = self.config.sources.get(name)
             if spec is None:
