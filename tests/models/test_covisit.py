@@ -6,8 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shoprec.data import Interactions
+from shoprec.data import Interactions, UserSequences
 from shoprec.models import CoVisitation, CoVisitationConfig, FitOptions
+from shoprec.models.weighting import history_weights
 from shoprec.types import HistoryEvent, Query
 
 DAY = 86_400.0
@@ -124,3 +125,26 @@ def test_items_without_evidence_and_empty_histories_cannot_be_scored() -> None:
     after_b = scores_by_id(model, ["B"])
     assert all(np.isnan(v) for v in after_b.values())  # B is never followed
     assert model.recommend(Query.from_items(["B"])).item_ids == ()
+
+
+def test_a_history_scores_the_decayed_sum_of_its_neighbour_rows_whatever_the_batch() -> None:
+    rng = np.random.default_rng(0)
+    sessions = [[f"i{j}" for j in rng.integers(0, 40, 12)] for _ in range(80)]
+    kinds = [rng.choice(["view", "addtocart", "purchase"], 12).tolist() for _ in sessions]
+    model = fitted(log(sessions, kinds), last_n=4, position_decay=0.5)
+    n = len(model.item_vocab)
+    lists = [rng.integers(0, n, rng.integers(0, 9)).tolist() for _ in range(25)]
+    types = [rng.integers(0, 3, len(h)).tolist() for h in lists]
+    histories = UserSequences.from_lists(lists, None, types)
+    scores = model.score_batch(histories)
+    weights = history_weights(histories, n, model._type_table)
+    dense = model._matrix.toarray()
+    for b, items in enumerate(lists):
+        lo = histories.offsets[b]
+        expected = np.zeros(n)
+        for back, i in enumerate(reversed(range(len(items)))):
+            if back < 4:
+                expected += weights[lo + i] * 0.5**back * dense[items[i]]
+        np.testing.assert_allclose(scores[b], np.where(expected != 0, expected, np.nan), rtol=1e-6)
+        alone = UserSequences.from_lists([items], None, [types[b]])
+        np.testing.assert_array_equal(model.score_batch(alone)[0], scores[b])

@@ -115,24 +115,30 @@ class CoVisitation(BaseRecommender):
 
     # -- scoring ---------------------------------------------------------------------------
     def score_batch(self, histories: UserSequences) -> Scores:
-        """Summed neighbour rows of each history's latest events ``(B, N)``; NaN = no evidence."""
+        """Summed neighbour rows of each history's latest events ``(B, N)``; NaN = no evidence.
+
+        Each history sums a few stored neighbour lists on its own (float64, then float32): a
+        single request builds no sparse matrix (scipy's per-call overhead was most of its cost),
+        and a row never depends on the rest of the batch.
+        """
         self._require_fitted()
         n = self._matrix.shape[0]
         weights = history_weights(histories, n, self._type_table)
         lengths = histories.lengths()
-        rows = np.repeat(np.arange(len(histories)), lengths)
         # 0 for each history's latest event, counting back.
-        back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(len(rows))
+        back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(len(weights))
         recent = back < self.config.last_n
-        strength = weights[recent] * self.config.position_decay ** back[recent]
-        query = sp.csr_matrix(
-            (strength.astype(np.float32), (rows[recent], histories.items[recent])),
-            shape=(len(histories), n),
-        )
-        product = (query @ self._matrix).tocsr()
+        strength = weights * self.config.position_decay ** np.where(recent, back, 0)
         scores = np.full((len(histories), n), np.nan, dtype=np.float32)
-        product_rows = np.repeat(np.arange(len(histories)), np.diff(product.indptr))
-        scores[product_rows, product.indices] = product.data
+        for b in range(len(histories)):
+            lo, hi = histories.offsets[b], histories.offsets[b + 1]
+            keep = recent[lo:hi]
+            sizes, cols, vals = self.neighbours(histories.items[lo:hi][keep].astype(np.int64))
+            total = np.bincount(
+                cols, weights=np.repeat(strength[lo:hi][keep], sizes) * vals, minlength=n
+            )
+            found = total != 0
+            scores[b, found] = total[found]
         return scores
 
     def neighbours(
@@ -148,8 +154,8 @@ class CoVisitation(BaseRecommender):
         self._require_fitted()
         m = self._matrix
         starts, ends = m.indptr[rows], m.indptr[rows + 1]
-        picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        picks = picks.astype(np.int64) if len(picks) else np.zeros(0, np.int64)
+        spans = [np.arange(a, b, dtype=np.int64) for a, b in zip(starts, ends, strict=True)]
+        picks = np.concatenate(spans) if spans else np.zeros(0, np.int64)
         return (ends - starts).astype(np.int64), m.indices[picks], m.data[picks]
 
     # -- artifacts -------------------------------------------------------------------------
