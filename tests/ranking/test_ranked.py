@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from shoprec.data import EvalSet, Interactions, UserSequences
 from shoprec.errors import LeakageError
@@ -231,6 +232,34 @@ def test_several_targets_per_user_see_their_earlier_targets_and_split_by_user() 
         assert len(hold) and len(train)
         users_train = {targets.users[r] for r in train}
         assert users_train.isdisjoint(targets.users[r] for r in hold)
+
+
+def test_purchase_targets_end_the_prefix_and_later_views_stay_in_the_requests() -> None:
+    events = pl.DataFrame(
+        {
+            "user_id": ["a"] * 6 + ["b"] * 3 + ["c"] * 2,
+            "item_id": ["i1", "i2", "i3", "i4", "i5", "i6", "i1", "i2", "i3", "i4", "i5"],
+            "event_type": ["view", "purchase", "view", "coupon_redeem", "view", "view"]
+            + ["purchase", "view", "view"]
+            + ["view", "view"],
+            "timestamp": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.0, 2.0, 3.0, 1.0, 2.0],
+        }
+    )
+    data = Interactions(events, _catalogue())
+    split = split_targets(data, per_user=2, types={"purchase"})
+    # a: purchases i2 and i4 (with a coupon) are the targets, the prefix ends before i2 and
+    # the views after i4 belong to no one; b's only purchase is its first event (it stays); c
+    # never buys.
+    assert split.targets.events.events["item_id"].to_list() == ["i2", "i4"]
+    assert split.prefix.events["item_id"].to_list() == ["i1", "i1", "i2", "i3", "i4", "i5"]
+    hist = split.targets.cases.histories
+    assert [data.item_vocab.ids[i] for i in hist.items_of(1)] == ["i1", "i2", "i3"]
+    check_no_leakage(split.prefix, split.targets.events)
+    # Without types the same call takes the last two events of everyone.
+    plain = split_targets(data, per_user=2)
+    assert plain.targets.events.events["item_id"].to_list() == ["i5", "i6", "i2", "i3", "i5"]
+    with pytest.raises(ValidationError, match="target_event_types"):
+        RankedConfig(target_event_types=["buy"])
 
 
 def test_building_a_training_set_from_sources_fit_on_the_targets_fails(

@@ -33,7 +33,7 @@ trained on one set of sources (LambdaRank and DeepFM in one benchmark run) share
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
@@ -44,7 +44,7 @@ import polars as pl
 from shoprec.data import EvalSet, Interactions, UserSequences
 from shoprec.errors import ConfigError, LeakageError
 from shoprec.models import BaseRecommender, FitOptions, create_model
-from shoprec.types import Columns
+from shoprec.types import EVENT_TYPE_ALIASES, Columns
 
 from .candidates import TEXT_SOURCE, Source, SourceSpec, TextSimilarity
 from .learners import RankingData
@@ -149,28 +149,40 @@ class TrainingSet:
 
 
 # -- the steps -------------------------------------------------------------------------------
-def split_targets(data: Interactions, per_user: int = 1) -> TargetSplit:
-    """Each user's last ``per_user`` events as targets, everything before them as prefix.
+def split_targets(
+    data: Interactions, per_user: int = 1, types: Collection[str] | None = None
+) -> TargetSplit:
+    """Each user's last ``per_user`` events (of ``types``) as targets, what came before as prefix.
 
     Users keep at least their first event in the prefix (a user with one event gives no
-    target). Events are ordered by timestamp per user, ties in log order. An event logged twice
-    (same user, item and timestamp as a target) goes with the target. A target's request is the
-    user's history before it in ``data``, so later targets see the earlier ones, as a served
-    request sees the events since the last fit.
+    target). Events are ordered by timestamp per user, ties in log order. With ``types`` (e.g.
+    ``{"purchase"}``) only events of those types are targets, and the prefix ends before a
+    user's first target: later events of other types are in no source's data, but they are in
+    the requests of the targets after them. An event logged twice (same user, item and timestamp
+    as a target) goes with the target. A target's request is the user's history before it in
+    ``data``, so later targets see the earlier ones, as a served request sees the events since
+    the last fit.
     """
     events = data.events.with_row_index("_row").with_columns(
         pl.col(Columns.TIMESTAMP).fill_null(0.0).alias("_t")
     )
     ordered = events.sort([Columns.USER, "_t", "_row"]).with_columns(
-        pl.int_range(pl.len()).over(Columns.USER).alias("_pos"),
-        pl.len().over(Columns.USER).alias("_n"),
+        pl.int_range(pl.len()).over(Columns.USER).alias("_pos")
     )
-    first_target = pl.max_horizontal(pl.col("_n") - per_user, pl.lit(1))
-    targets = ordered.filter(pl.col("_pos") >= first_target).sort("_row")
+    if types is not None:  # a coupon redemption is a purchase (EVENT_TYPE_ALIASES)
+        types = {*types, *(alias for alias, t in EVENT_TYPE_ALIASES.items() if t in types)}
+    kind = pl.col(Columns.EVENT_TYPE).is_in(list(types)) if types is not None else pl.lit(True)
+    eligible = kind & (pl.col("_pos") >= 1)
+    # Eligible events at or after each position, per user: a target is among the last per_user.
+    from_end = eligible.cast(pl.Int64).reverse().cum_sum().reverse().over(Columns.USER)
+    ordered = ordered.with_columns((eligible & (from_end <= per_user)).alias("_target"))
+    first = pl.col("_pos").filter(pl.col("_target")).min().over(Columns.USER)
+    targets = ordered.filter(pl.col("_target")).sort("_row")
     keys = targets.select(Columns.USER, Columns.ITEM, "_t")
-    prefix = events.join(keys, on=[Columns.USER, Columns.ITEM, "_t"], how="anti")
-    prefix = prefix.sort("_row").drop("_row", "_t")
-    target_events = data.with_events(targets.drop("_row", "_t", "_pos", "_n"))
+    before = ordered.filter(first.is_null() | (pl.col("_pos") < first))
+    prefix = before.join(keys, on=[Columns.USER, Columns.ITEM, "_t"], how="anti")
+    prefix = prefix.sort("_row").drop("_row", "_t", "_pos", "_target")
+    target_events = data.with_events(targets.drop("_row", "_t", "_pos", "_target"))
     positions = targets["_pos"].to_numpy().astype(np.int64)
     return TargetSplit(
         prefix=data.with_events(prefix),

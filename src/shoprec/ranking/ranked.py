@@ -29,6 +29,7 @@ from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
 from shoprec.features.text import MINILM
 from shoprec.models import BaseConfig, BaseRecommender, FitOptions, load_model
 from shoprec.models.base import Scores
+from shoprec.types import EventType
 
 from .candidates import (
     TEXT_SOURCE,
@@ -117,6 +118,11 @@ class RankedConfig(BaseConfig):
     (the sources are fit on the events before them). More requests per user teach a small
     log more, at the cost of sources fit on a shorter log."""
 
+    target_event_types: list[str] | None = None
+    """Event types that are the ranker's targets (``["purchase"]``: it learns the next
+    purchase, and later events of other types stay out of the sources' data); ``None``: every
+    event."""
+
     cold_item_share: float = Field(0.2, ge=0.0, lt=1.0)
     """Share of the items whose events the sources do not see while the ranker trains (see
     :func:`~.fit_protocol.withhold_items`): without it the ranker never meets a target without
@@ -135,6 +141,13 @@ class RankedConfig(BaseConfig):
         for name, spec in self.sources.items():
             if spec.key == TEXT_SOURCE and spec.params:
                 raise ValueError(f"source {name!r}: the text source takes no params")
+        if self.target_event_types is not None:
+            known = {t.value for t in EventType}
+            unknown = sorted(set(self.target_event_types) - known)
+            if unknown or not self.target_event_types:
+                raise ValueError(
+                    f"target_event_types: {unknown or 'empty'}; known types: {sorted(known)}"
+                )
         return self
 
 
@@ -237,10 +250,14 @@ class RankedRecommender(BaseRecommender):
         cfg = self.config
         self.item_vocab = IdVocab(data.item_vocab.ids)
         self._text = self._text_similarity(data, opts)
-        split = split_targets(data, cfg.targets_per_user)
+        split = split_targets(data, cfg.targets_per_user, cfg.target_event_types)
         n = len(split.targets)
         if n == 0:
-            raise DataError("ranked: no user has two events; the ranker has nothing to learn")
+            wanted = cfg.target_event_types or "any type"
+            raise DataError(
+                f"ranked: no user has an event of {wanted} after their first event; the ranker "
+                "has nothing to learn"
+            )
         train_rows, hold_rows = split_users(
             split.targets.users, cfg.holdout_share, opts.seed, cfg.max_train_users
         )
