@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -255,18 +255,21 @@ class Pipeline:
         return restrict(slate, lambda r: category_of(self.catalog, slate.item_ids[r]) in wanted)
 
     def _attribute(self, ctx: Context) -> Attribute | None:
-        """How the explain stage learns which history item drove a model-found item.
-
-        A model that explains itself is asked (the Transformer's leave-one-out attribution);
-        for a learned ranker, the first of its sources that can (without one, its items found
-        by a sequence model name the latest history item).
-        """
-        if not self.config.model_attribution:
+        """How the explain stage learns which history item drove a model-found item."""
+        if not self.config.model_attribution or self._explainer is None:
             return None
+        return partial(attribution, self._explainer, ctx.query, n_last=self.config.n_anchors)
+
+    @cached_property
+    def _explainer(self) -> Explains | None:
+        """The model asked for attributions, found once (protocol checks cost ~10 µs each).
+
+        A model that explains itself (the Transformer's leave-one-out attribution); for a
+        learned ranker, the first of its sources that can (without one, its items found by a
+        sequence model name the latest history item).
+        """
         model: object = self.model
         if self.ranker is not None:
             sources = self.ranker.source_models if isinstance(self.ranker, HasSourceModels) else {}
             model = next((m for m in sources.values() if isinstance(m, Explains)), None)
-        if not isinstance(model, Explains):
-            return None
-        return partial(attribution, model, ctx.query, n_last=self.config.n_anchors)
+        return model if isinstance(model, Explains) else None

@@ -121,7 +121,7 @@ def retrieve_ranked(
     exclude = vocabulary_rows(vocab, ctx.spec.exclude)
     cands = ranker.candidates(histories, [exclude], None if only is None else [only])[0]
     ids = vocab.ids
-    item_ids = tuple(ids[r] for r in cands.rows)
+    item_ids = tuple([ids[r] for r in cands.rows.tolist()])
     ranks = np.where(np.isnan(cands.ranks), np.inf, cands.ranks)
     best = ranks.argmin(axis=1) if ranks.shape[1] else np.zeros(len(item_ids), np.int64)
     names = cands.source_names

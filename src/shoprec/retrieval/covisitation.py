@@ -73,7 +73,7 @@ class CoVisitSource:
         order = np.argsort(vals, kind="stable")  # write of an ascending pass wins
         lead[slot[order]] = anchor[order]
         top = np.argsort(-total, kind="stable")[:k]
-        ids = tuple(vocab.ids[i] for i in items[top])
+        ids = tuple(vocab.ids[i] for i in items[top].tolist())
         return Retrieved(
             Candidates(ids, total[top]),
             {item: anchor_ids[a] for item, a in zip(ids, lead[top], strict=True)},
