@@ -80,16 +80,13 @@ def test_retrieve_ranked_takes_the_rankers_candidates_minus_the_exclusions() -> 
     )
     ctx = make_context(request)
     histories = ranker.encode(ctx.query)
-    slate = retrieve_ranked(
-        ctx, ranker, vocab, histories, anchors={"covisit": {"c": "a", "b": "a"}}
-    )
+    slate = retrieve_ranked(ctx, ranker, vocab, histories)
     ((exclude, only),) = [a for kind, a in ranker.asked if kind == "candidates"]
     assert [e.tolist() for e in exclude] == [[1]] and only is None  # "zz": not in the vocabulary
     assert slate.item_ids == ("a", "c", "d")
     # The source that ranked it highest: c is 2nd for covisit but 1st for popularity.
     assert slate.sources == ("covisit", "popularity", RANKED)
     assert slate.candidates is not None and slate.candidates.rows.tolist() == [0, 2, 3]
-    assert dict(slate.anchors) == {"covisit": {"c": "a"}}  # only the candidates' anchors
     np.testing.assert_array_equal(slate.source_scores, slate.candidates.scores)
     within = retrieve_ranked(ctx, ranker, vocab, histories, only=np.asarray([2, 3]))
     assert within.item_ids == ("c", "d")

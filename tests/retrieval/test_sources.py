@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from shoprec.data import Interactions
@@ -31,6 +32,31 @@ def test_covisit_traces_each_candidate_to_its_anchor() -> None:
     assert found.candidates.item_ids == ("c",)  # b -> c; a -> b is an anchor itself
     assert found.because == {"c": "b"}
     assert source.retrieve(Query.from_items(["a"]), 5, exclude={"b"}).candidates.item_ids == ()
+
+
+def test_strongest_anchors_are_the_anchors_retrieve_reports() -> None:
+    rng = np.random.default_rng(0)
+    rows = [
+        (f"u{u}", f"i{i}", float(t), "purchase" if rng.random() < 0.3 else "view")
+        for u in range(60)
+        for t, i in enumerate(rng.choice(30, size=8))
+    ]
+    events = pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "event_type"], orient="row"
+    )
+    model = CoVisitation()
+    model.fit(Interactions(events), FitOptions())
+    source = CoVisitSource(model, {"view": 1.0, "purchase": 3.0})
+    history = tuple(
+        HistoryEvent(f"i{i}", t) for i, t in [(1, "view"), (2, "purchase"), (3, "view")]
+    )
+    query = Query(history=history, context_items=("i4",))
+    found = source.retrieve(query, 100, exclude={"i5"})
+    assert len(found.because) > 10 and len(set(found.because.values())) > 1  # several anchors
+    asked = [*list(found.because)[::2], "i5", "i1", "nope"]  # excluded, an anchor, unknown
+    expected = {i: a for i, a in found.because.items() if i in asked}
+    assert source.strongest_anchors(query, asked, exclude={"i5"}) == expected
+    assert source.strongest_anchors(query, [], exclude={"i5"}) == {}
 
 
 def test_model_source_skips_histories_it_does_not_know() -> None:

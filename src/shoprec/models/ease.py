@@ -57,6 +57,7 @@ class EASE(BaseRecommender):
         super().__init__(config)
         self._weights = np.zeros((0, 0), dtype=np.float32)  # (N, N) item-item B
         self._known = np.zeros(0, dtype=bool)  # (N,) item occurred in training
+        self._unknown = np.zeros(0, dtype=np.int64)  # its false rows (a cheaper mask per request)
         self._type_table = type_weight_table(self.config.event_weights)
         self.weight_scale = 1.0
         """Mean event weight of the training matrix (interactions are divided by it)."""
@@ -87,7 +88,7 @@ class EASE(BaseRecommender):
         gram = (matrix.T @ matrix).toarray().T
         gram[np.diag_indices(n)] += cfg.l2
         self.item_vocab = IdVocab(data.item_vocab.ids)
-        self._known = np.diff(matrix.tocsc().indptr) > 0
+        self._set_known(np.diff(matrix.tocsc().indptr) > 0)
         self._weights = _ease_weights(gram)
         self._fitted = True
 
@@ -103,7 +104,7 @@ class EASE(BaseRecommender):
         else:
             query = user_item_matrix(histories, n, weights)
             scores = np.asarray(query @ self._weights, dtype=np.float32)
-        scores[:, ~self._known] = np.nan
+        scores[:, self._unknown] = np.nan
         scores[histories.lengths() == 0] = np.nan
         return scores
 
@@ -113,7 +114,11 @@ class EASE(BaseRecommender):
 
     def _from_arrays(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self._weights = arrays["weights"]
-        self._known = arrays["known"]
+        self._set_known(arrays["known"])
+
+    def _set_known(self, known: npt.NDArray[np.bool_]) -> None:
+        self._known = known
+        self._unknown = np.flatnonzero(~known)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"weight_scale": self.weight_scale}

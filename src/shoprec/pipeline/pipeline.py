@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property, partial
 
 import numpy as np
@@ -166,7 +167,7 @@ class Pipeline:
             slate = fill(slate, ctx, self.catalog, self.trending, self.popular, explore or None)
         slate = pin(slate, ctx, self.catalog)
         if self.ranker is not None:
-            slate = contribute(slate, self.ranker)
+            slate = contribute(self._anchors(slate, ctx), self.ranker)
         slate = explain(slate, ctx, self.catalog, self._attribute(ctx), explore)
         return [
             RecommendedItem(i, float(s), source, reason)
@@ -203,20 +204,22 @@ class Pipeline:
         if explore:
             rows = category_rows(ranker.item_stats, explore)
             only = rows if only is None else np.intersect1d(only, rows)
-        slate = retrieve_ranked(
-            ctx, ranker, self.model.item_vocab, histories, only, self._anchors(ctx)
-        )
+        slate = retrieve_ranked(ctx, ranker, self.model.item_vocab, histories, only)
         slate = rank(featurize(slate, ranker, histories, ctx.request.scenario), ranker)
         return self._within(slate, explore)
 
-    def _anchors(self, ctx: Context) -> dict[str, dict[str, str]]:
-        """Co-visitation's anchors of the request's candidates (reasons of ranked items)."""
-        if self.covisit is None:  # the co-visitation source would score with the ranker
-            return {}
-        found = self._covisit_source.retrieve(
-            ctx.query, self.config.candidates_per_source, ctx.spec.exclude
-        )
-        return {"covisit": dict(found.because)}
+    def _anchors(self, slate: Slate, ctx: Context) -> Slate:
+        """The slate with co-visitation's anchors of its ranked items (reasons of those items).
+
+        Asked for the shown items only: finding them for all ~200 candidates cost a ranked
+        request ~0.4 ms, and the reasons need at most ``n``.
+        """
+        if self.covisit is None or slate.features is None:  # no co-visitation model of its own
+            return slate
+        ranked = np.flatnonzero(~np.isnan(slate.features).all(axis=1)).tolist()
+        items = [slate.item_ids[r] for r in ranked]
+        found = self._covisit_source.strongest_anchors(ctx.query, items, ctx.spec.exclude)
+        return replace(slate, anchors={**slate.anchors, "covisit": found})
 
     def _searches(self, ctx: Context) -> bool:
         """Whether the request retrieves by a search text (not without item texts)."""

@@ -101,7 +101,6 @@ def retrieve_ranked(
     vocab: IdVocab,
     histories: UserSequences,
     only: Rows | None = None,
-    anchors: Mapping[str, Mapping[ItemId, ItemId]] | None = None,
 ) -> Slate:
     """The ranker's candidates for the request, the request's exclusions left out.
 
@@ -111,8 +110,6 @@ def retrieve_ranked(
         vocab: Its item vocabulary (candidate rows index it).
         histories: The request's query encoded by the ranker (one row).
         only: Restrict the candidates to these rows (a search text's matches).
-        anchors: Per source, candidate -> the history item that brought it (co-visitation's
-            anchors, for reasons).
 
     Returns:
         A slate holding the ranker's candidate set (for featurize), each candidate's source
@@ -130,17 +127,12 @@ def retrieve_ranked(
         lead = tuple(np.where(found, np.asarray(names, dtype=object)[best], RANKED).tolist())
     else:
         lead = (RANKED,) * len(item_ids)
-    keep = set(item_ids)
     return Slate(
         item_ids,
         np.zeros(len(item_ids), dtype=np.float32),
         lead,
         names,
         np.asarray(cands.scores, dtype=np.float32),
-        {
-            name: {i: a for i, a in found.items() if i in keep}
-            for name, found in (anchors or {}).items()
-        },
         candidates=cands,
     )
 

@@ -8,8 +8,9 @@ contributions to the ranker's score, and the reason written last. Nothing is mut
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,15 @@ Vector = npt.NDArray[np.float32]
 
 #: Sources whose anchors explain an item found by another source (in this order).
 ANCHOR_SOURCES = ("covisit", "text")
+
+
+def _picker(positions: list[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """A function taking the entries at ``positions`` of a tuple, in that order."""
+    if len(positions) == 1:  # itemgetter of one position returns the entry, not a tuple
+        (only,) = positions
+        return lambda values: (values[only],)
+    get = itemgetter(*positions) if positions else lambda _: ()
+    return lambda values: tuple(get(values))
 
 
 def _empty_matrix() -> Matrix:
@@ -90,16 +100,16 @@ class Slate:
     def take(self, rows: Sequence[int] | npt.NDArray[np.int64]) -> Slate:
         """The slate of ``rows`` (positions), in that order."""
         idx = np.asarray(rows, dtype=np.int64)
-        positions = idx.tolist()  # Python ints index tuples several times faster
+        pick = _picker(idx.tolist())  # Python ints index tuples several times faster
         return replace(
             self,
-            item_ids=tuple(self.item_ids[r] for r in positions),
+            item_ids=pick(self.item_ids),
             scores=self.scores[idx],
-            sources=tuple(self.sources[r] for r in positions),
+            sources=pick(self.sources),
             source_scores=self.source_scores[idx],
             features=None if self.features is None else self.features[idx],
             contributions=None if self.contributions is None else self.contributions[idx],
-            reasons=tuple(self.reasons[r] for r in idx) if self.reasons else (),
+            reasons=pick(self.reasons) if self.reasons else (),
             candidates=None,
         )
 

@@ -117,6 +117,9 @@ class TextSimilarity:
     def __init__(self, vectors: FloatArray) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.has_text = np.linalg.norm(self.vectors, axis=1) > 0
+        # The last histories asked about and their query vectors: a ranked request asks twice
+        # (its candidates, then its text features). One tuple, swapped whole: thread-safe.
+        self._last: tuple[UserSequences, FloatArray] | None = None
 
     @property
     def n_items(self) -> int:
@@ -129,6 +132,15 @@ class TextSimilarity:
 
     def query_vectors(self, histories: UserSequences) -> FloatArray:
         """``(B, D)`` unit query vectors; zero rows where no recent item has text."""
+        last = self._last
+        if last is not None and last[0] is histories:
+            return last[1]
+        unit = self._query_vectors(histories)
+        unit.setflags(write=False)  # shared by both callers
+        self._last = (histories, unit)
+        return unit
+
+    def _query_vectors(self, histories: UserSequences) -> FloatArray:
         b, k, items = recent_distinct(histories, TEXT_RECENT)
         # (B, TEXT_RECENT) slots; an empty slot points at row 0 with weight 0 (adds exactly 0).
         slots = np.zeros((len(histories), TEXT_RECENT), dtype=np.int64)
@@ -181,7 +193,7 @@ class TextSimilarity:
     def _shortlist(self, query: FloatArray, size: int) -> IntArray:
         """The ``size`` items of highest int8-approximate inner product with one query."""
         with torch.no_grad():
-            approx = self._codes.approximate(torch.from_numpy(query[None]))[0].numpy()
+            approx = self._codes.approximate(torch.tensor(query[None]))[0].numpy()
         if size >= len(approx):
             return np.arange(len(approx), dtype=np.int64)
         return np.argpartition(-approx, size - 1)[:size].astype(np.int64)

@@ -13,6 +13,9 @@ from shoprec.types import Candidates, ItemId, Query
 
 from .source import Retrieved, anchors, exclusion_mask
 
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
 
 class CoVisitSource:
     """Items related to the query's anchors, each anchor scored alone, summed over anchors.
@@ -44,6 +47,49 @@ class CoVisitSource:
 
     def retrieve(self, query: Query, k: int, exclude: Collection[ItemId] = ()) -> Retrieved:
         """Top ``k`` neighbours of the anchors, ``exclude`` and the anchors left out."""
+        found = self._evidence(query, exclude)
+        if found is None:
+            return Retrieved(Candidates(()))
+        anchor_ids, anchor, cols, vals = found
+        items, total, lead = _per_item(anchor, cols, vals)
+        top = np.argsort(-total, kind="stable")[:k]
+        ids = tuple(self.model.item_vocab.ids[i] for i in items[top].tolist())
+        return Retrieved(
+            Candidates(ids, total[top]),
+            {item: anchor_ids[a] for item, a in zip(ids, lead[top].tolist(), strict=True)},
+        )
+
+    def strongest_anchors(
+        self, query: Query, item_ids: Collection[ItemId], exclude: Collection[ItemId] = ()
+    ) -> dict[ItemId, ItemId]:
+        """The anchor that contributed most to each of ``item_ids`` (those with evidence).
+
+        The same anchors :meth:`retrieve` reports, without scoring and sorting every neighbour:
+        the explain stage asks this for the handful of items shown.
+        """
+        found = self._evidence(query, exclude) if item_ids else None
+        if found is None:
+            return {}
+        anchor_ids, anchor, cols, vals = found
+        vocab = self.model.item_vocab
+        keep = exclusion_mask(vocab, item_ids)[cols]  # true at the asked items
+        best: dict[int, tuple[float, int]] = {}
+        # The strongest anchor per item; among equals the later one, as in retrieve.
+        evidence = zip(anchor[keep].tolist(), cols[keep].tolist(), vals[keep].tolist(), strict=True)
+        for a, col, val in evidence:
+            if col not in best or val >= best[col][0]:
+                best[col] = (val, a)
+        return {vocab.ids[col]: anchor_ids[a] for col, (_, a) in best.items()}
+
+    def _evidence(
+        self, query: Query, exclude: Collection[ItemId]
+    ) -> tuple[list[ItemId], IntArray, IntArray, FloatArray] | None:
+        """``(anchor ids, anchor position, item, strength)`` of every neighbour of the anchors.
+
+        ``exclude`` and the anchors themselves are left out; each anchor's strengths are
+        scaled so that its strongest neighbour weighs the anchor's weight (recency x event
+        type). ``None`` when no anchor has a neighbour.
+        """
         vocab = self.model.item_vocab
         found = anchors(query, self.n_anchors)
         rows: list[int] = []
@@ -57,27 +103,17 @@ class CoVisitSource:
                 weights.append(weight)
                 anchor_ids.append(event.item_id)
         if not rows:
-            return Retrieved(Candidates(()))
+            return None
         anchor, cols, vals = self._neighbours(np.asarray(rows, dtype=np.int64))
         skip = exclusion_mask(vocab, [*exclude, *(event.item_id for event, _ in found)])
         ok = (vals > 0) & ~skip[cols]
         anchor, cols, vals = anchor[ok], cols[ok], vals[ok]
         if not len(cols):
-            return Retrieved(Candidates(()))
+            return None
         peak = np.zeros(len(rows))
         np.maximum.at(peak, anchor, vals)
-        vals *= np.asarray(weights)[anchor] / peak[anchor]  # each anchor scaled to its weight
-        items, slot = np.unique(cols, return_inverse=True)
-        total = np.bincount(slot, weights=vals, minlength=len(items)).astype(np.float32)
-        lead = np.empty(len(items), dtype=np.int64)  # strongest anchor per item: the last
-        order = np.argsort(vals, kind="stable")  # write of an ascending pass wins
-        lead[slot[order]] = anchor[order]
-        top = np.argsort(-total, kind="stable")[:k]
-        ids = tuple(vocab.ids[i] for i in items[top].tolist())
-        return Retrieved(
-            Candidates(ids, total[top]),
-            {item: anchor_ids[a] for item, a in zip(ids, lead[top], strict=True)},
-        )
+        vals *= np.asarray(weights)[anchor] / peak[anchor]
+        return anchor_ids, anchor, cols, vals
 
     def _neighbours(
         self, rows: npt.NDArray[np.int64]
@@ -98,3 +134,15 @@ class CoVisitSource:
             items.astype(np.int64),
             scores[found, items].astype(np.float64),
         )
+
+
+def _per_item(
+    anchor: IntArray, cols: IntArray, vals: FloatArray
+) -> tuple[IntArray, npt.NDArray[np.float32], IntArray]:
+    """Each distinct item (sorted), its summed strength and its strongest anchor's position."""
+    items, slot = np.unique(cols, return_inverse=True)
+    total = np.bincount(slot, weights=vals, minlength=len(items)).astype(np.float32)
+    lead = np.empty(len(items), dtype=np.int64)  # strongest anchor per item: the last
+    order = np.argsort(vals, kind="stable")  # write of an ascending pass wins
+    lead[slot[order]] = anchor[order]
+    return items, total, lead
