@@ -76,7 +76,7 @@ def text_agreement(model: RankedRecommender, histories: list[UserSequences]) -> 
     """Share of requests whose text candidates are the exact fp32 top k of the catalogue.
 
     The text source finds them by an int8 scan and an exact re-scoring of its short list
-    (``TextSimilarity.top_k``); here every item is scored in fp32 instead.
+    (``TextSimilarity.top_k_rows``); here every item is scored in fp32 instead.
     """
     text = next((s for s in model.source_models.values() if isinstance(s, TextSimilarity)), None)
     if text is None:
@@ -85,7 +85,7 @@ def text_agreement(model: RankedRecommender, histories: list[UserSequences]) -> 
     same = 0
     for hist in histories:
         exclude = history_rows(hist)
-        _, found, _ = text.top_k(hist, k, exclude)
+        _, found, _ = text.top_k_rows(hist, k, exclude)
         query = text.query_vectors(hist)[0]
         scores = text.vectors @ query
         allowed = text.has_text.copy()

@@ -148,3 +148,27 @@ def test_a_history_scores_the_decayed_sum_of_its_neighbour_rows_whatever_the_bat
         np.testing.assert_allclose(scores[b], np.where(expected != 0, expected, np.nan), rtol=1e-6)
         alone = UserSequences.from_lists([items], None, [types[b]])
         np.testing.assert_array_equal(model.score_batch(alone)[0], scores[b])
+
+
+def test_top_k_rows_is_the_top_k_of_the_whole_catalogue_scores() -> None:
+    rng = np.random.default_rng(1)
+    sessions = [[f"i{j}" for j in rng.integers(0, 40, 12)] for _ in range(80)]
+    model = fitted(log(sessions), last_n=4, position_decay=0.5)
+    n = len(model.item_vocab)
+    histories = UserSequences.from_lists([rng.integers(0, n, 6).tolist() for _ in range(20)])
+    exclude = [rng.integers(0, n, 5) for _ in range(20)]
+    only = [rng.integers(0, n, 25) for _ in range(20)]
+    scores = model.score_batch(histories)
+    for banned, allowed in ((None, None), (exclude, None), (exclude, only)):
+        b, rows, top = model.top_k_rows(histories, 7, banned, allowed)
+        for h in range(len(histories)):
+            ok = ~np.isnan(scores[h])
+            if banned is not None:
+                ok[banned[h]] = False
+            if allowed is not None:
+                ok &= np.isin(np.arange(n), allowed[h])
+            cand = np.flatnonzero(ok)
+            want = cand[np.lexsort((cand, -scores[h, cand]))][:7]
+            assert rows[b == h].tolist() == want.tolist()
+            np.testing.assert_array_equal(top[b == h], scores[h, want])
+    assert np.all(np.diff(b) >= 0)  # grouped by history

@@ -159,14 +159,14 @@ def test_empty_batch_and_empty_candidate_sets(builder: FeatureBuilder) -> None:
 
 def test_text_similarity_finds_the_items_closest_to_the_recent_ones() -> None:
     text = TextSimilarity(VECTORS)
-    b, rows, scores = text.top_k(_history(), k=4)
+    b, rows, scores = text.top_k_rows(_history(), k=4)
     assert b.tolist() == [0, 0, 0]  # d has no text
     assert sorted(rows[:2].tolist()) == [0, 2] and rows[2] == 1
     np.testing.assert_allclose(scores, [Q, Q, 0.5 * Q], rtol=1e-6)
-    assert text.top_k(_history(), k=4, exclude=[np.asarray([0])])[1].tolist() == [2, 1]
-    assert text.top_k(_history(), k=4, only=[np.asarray([1, 3])])[1].tolist() == [1]
+    assert text.top_k_rows(_history(), k=4, exclude=[np.asarray([0])])[1].tolist() == [2, 1]
+    assert text.top_k_rows(_history(), k=4, only=[np.asarray([1, 3])])[1].tolist() == [1]
     # Only d (no text) in the history: nothing to compare with.
-    assert len(text.top_k(UserSequences.from_lists([[3]]), k=4)[0]) == 0
+    assert len(text.top_k_rows(UserSequences.from_lists([[3]]), k=4)[0]) == 0
 
 
 def test_text_short_list_holds_the_exact_top_k_whatever_the_batch() -> None:
@@ -175,13 +175,13 @@ def test_text_short_list_holds_the_exact_top_k_whatever_the_batch() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     text = TextSimilarity(vectors)
     histories = UserSequences.from_lists([rng.integers(0, 3000, 6).tolist() for _ in range(20)])
-    b, rows, scores = text.top_k(histories, 25)
+    b, rows, scores = text.top_k_rows(histories, 25)
     query = text.query_vectors(histories)
     for i in range(len(histories)):
         exact = vectors @ query[i]
         expected = np.lexsort((np.arange(len(exact)), -exact))[:25]
         assert rows[b == i].tolist() == expected.tolist()
         np.testing.assert_allclose(scores[b == i], exact[expected], rtol=1e-5)
-        alone = text.top_k(UserSequences.from_lists([histories.items_of(i).tolist()]), 25)
+        alone = text.top_k_rows(UserSequences.from_lists([histories.items_of(i).tolist()]), 25)
         assert np.array_equal(alone[1], rows[b == i])
         assert np.array_equal(alone[2], scores[b == i])

@@ -8,6 +8,7 @@ answer a single request in well under a millisecond and to rebuild often.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -121,6 +122,52 @@ class CoVisitation(BaseRecommender):
         single request builds no sparse matrix (scipy's per-call overhead was most of its cost),
         and a row never depends on the rest of the batch.
         """
+        scores = np.full((len(histories), self._matrix.shape[0]), np.nan, dtype=np.float32)
+        for b, cols, total in self._sums(histories):
+            scores[b, cols] = total
+        return scores
+
+    def top_k_rows(
+        self,
+        histories: UserSequences,
+        k: int,
+        exclude: Sequence[npt.NDArray[np.int64]] | None = None,
+        only: Sequence[npt.NDArray[np.int64]] | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Each history's ``k`` best-scored items, from its evidence alone.
+
+        The items, order and scores of the top ``k`` of :meth:`score_batch` (ties by lower
+        item row), without filling and sorting a whole-catalogue row: a request's evidence is
+        a few hundred items.
+
+        Args:
+            histories: The histories.
+            k: Items per history (fewer where fewer have evidence).
+            exclude: Per history, item rows never returned.
+            only: Per history, the only item rows that may be returned.
+
+        Returns:
+            ``(b, rows, scores)`` of every kept item, grouped by history, best first.
+        """
+        parts = []
+        for b, cols, total in self._sums(histories):
+            keep = np.ones(len(cols), dtype=bool)
+            if exclude is not None:
+                keep &= ~np.isin(cols, exclude[b])
+            if only is not None:
+                keep &= np.isin(cols, only[b])
+            cols, total = cols[keep], total[keep]
+            best = np.lexsort((cols, -total))[:k]
+            parts.append((np.full(len(best), b, dtype=np.int64), cols[best], total[best]))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        b_all, rows, scores = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+        return b_all, rows, scores
+
+    def _sums(
+        self, histories: UserSequences
+    ) -> Iterator[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Per history with evidence: its row, the items with evidence and their float32 sums."""
         self._require_fitted()
         n = self._matrix.shape[0]
         weights = history_weights(histories, n, self._type_table)
@@ -129,7 +176,6 @@ class CoVisitation(BaseRecommender):
         back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(len(weights))
         recent = back < self.config.last_n
         strength = weights * self.config.position_decay ** np.where(recent, back, 0)
-        scores = np.full((len(histories), n), np.nan, dtype=np.float32)
         for b in range(len(histories)):
             lo, hi = histories.offsets[b], histories.offsets[b + 1]
             keep = recent[lo:hi]
@@ -137,9 +183,9 @@ class CoVisitation(BaseRecommender):
             total = np.bincount(
                 cols, weights=np.repeat(strength[lo:hi][keep], sizes) * vals, minlength=n
             )
-            found = total != 0
-            scores[b, found] = total[found]
-        return scores
+            found = np.flatnonzero(total)
+            if len(found):
+                yield b, found, total[found].astype(np.float32)
 
     def neighbours(
         self, rows: npt.NDArray[np.int64]

@@ -1,11 +1,12 @@
 """Candidate generation for the learned ranker: the union of several sources' top-K per history.
 
 Each source is anything with a whole-catalogue ``score_batch`` (every registered model), or
-:class:`TextSimilarity` for the special ``"text"`` source, which finds its own top ``k``. For a
-batch of histories each source's scores are masked (exclusions, an ``only`` restriction,
-unscorable items), its top ``k`` per row found by a partial sort (ties by lower item row, as
-the evaluation ranks them), and the union kept with every candidate's score and 1-based rank
-in each source.
+a :class:`TopKSource` that finds its own top ``k`` (:class:`TextSimilarity` for the special
+``"text"`` source; co-visitation, whose evidence is a few hundred items). For a batch of
+histories each whole-catalogue source's scores are masked (exclusions, an ``only``
+restriction, unscorable items) and its top ``k`` per row found by a partial sort (ties by lower
+item row, as the evaluation ranks them); the union is kept with every candidate's score and
+1-based rank in each source.
 Everything is batched array work: the same call serves one request or a batch of 256 shoppers.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -102,7 +103,7 @@ class TextSimilarity:
     :data:`TEXT_RECENT` distinct history items (``k = 0`` the latest). Items without text, and
     histories whose recent items have none, cannot be scored.
 
-    :meth:`top_k` does not score the whole catalogue in fp32 (a 12k x 384 product was a quarter of
+    :meth:`top_k_rows` does not score the whole catalogue in fp32 (a 12k x 384 product was a quarter of
     a ranked request's CPU): int8 codes of the vectors are scanned, and each query's short list
     (:data:`TEXT_SHORTLIST` times ``k``, plus the excluded items) is re-scored exactly. The
     codes' rounding moves a cosine by ~1e-4, so the short list holds the exact top ``k``
@@ -153,7 +154,7 @@ class TextSimilarity:
         unit: FloatArray = np.divide(query, norms, out=np.zeros_like(query), where=norms > 0)
         return unit
 
-    def top_k(
+    def top_k_rows(
         self,
         histories: UserSequences,
         k: int,
@@ -223,8 +224,27 @@ def recent_distinct(histories: UserSequences, n: int) -> tuple[IntArray, IntArra
     return kb[sel], k[sel].astype(np.int64), items[keep][sel]
 
 
-#: What a candidate source can be: a whole-catalogue scorer or the text source.
-Source = BatchScorer | TextSimilarity
+@runtime_checkable
+class TopKSource(Protocol):
+    """A candidate source that finds each history's top ``k`` itself.
+
+    Its result must be the top ``k`` of its own whole-catalogue scores under the generator's
+    rules (``exclude`` and ``only`` honoured, ties by lower item row), so that it can stand
+    in for them.
+    """
+
+    def top_k_rows(
+        self,
+        histories: UserSequences,
+        k: int,
+        exclude: Sequence[IntArray] | None = None,
+        only: Sequence[IntArray] | None = None,
+    ) -> tuple[IntArray, IntArray, npt.NDArray[Any]]:
+        """``(b, rows, scores)`` of every kept item, grouped by history, best first."""
+
+
+#: What a candidate source can be: a whole-catalogue scorer, or one that finds its top k.
+Source = BatchScorer | TopKSource
 
 
 class CandidateGenerator:
@@ -239,6 +259,10 @@ class CandidateGenerator:
         self.sources = dict(sources)
         self.names = tuple(self.sources)
         self.n_items = n_items
+        # Decided once: a runtime protocol check costs ~10 µs, a request asks per source.
+        self._finds_top_k = {
+            name: isinstance(source, TopKSource) for name, (source, _) in self.sources.items()
+        }
 
     def generate(
         self,
@@ -268,11 +292,12 @@ class CandidateGenerator:
             banned[_flat_rows(only), _flat(only)] = False
         parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         for s, (name, (source, k)) in enumerate(self.sources.items()):
-            if isinstance(source, TextSimilarity):
-                b, rows, score = source.top_k(histories, k, exclude, only)
+            if self._finds_top_k[name]:
+                found = cast(TopKSource, source).top_k_rows(histories, k, exclude, only)
+                b, rows, score = found
                 pos = np.arange(len(b), dtype=np.int64) - np.searchsorted(b, b, side="left")
             else:
-                scores = np.asarray(source.score_batch(histories))
+                scores = np.asarray(cast(BatchScorer, source).score_batch(histories))
                 if scores.shape != (n_rows, n):
                     raise ModelError(
                         f"candidate source {name!r} returned scores of shape {scores.shape}, "
