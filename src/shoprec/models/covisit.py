@@ -157,7 +157,7 @@ class CoVisitation(BaseRecommender):
             if only is not None:
                 keep &= np.isin(cols, only[b])
             cols, total = cols[keep], total[keep]
-            best = np.lexsort((cols, -total))[:k]
+            best = np.argsort(-total, kind="stable")[:k]  # cols ascend: ties by lower row
             parts.append((np.full(len(best), b, dtype=np.int64), cols[best], total[best]))
         if not parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -180,12 +180,14 @@ class CoVisitation(BaseRecommender):
             lo, hi = histories.offsets[b], histories.offsets[b + 1]
             keep = recent[lo:hi]
             sizes, cols, vals = self.neighbours(histories.items[lo:hi][keep].astype(np.int64))
-            total = np.bincount(
-                cols, weights=np.repeat(strength[lo:hi][keep], sizes) * vals, minlength=n
-            )
-            found = np.flatnonzero(total)
-            if len(found):
-                yield b, found, total[found].astype(np.float32)
+            if not len(cols):
+                continue
+            # Summed per distinct item in list order (as a catalogue-wide bincount would, bit
+            # for bit), over the few hundred items with evidence only.
+            items, slot = np.unique(cols, return_inverse=True)
+            total = np.bincount(slot, weights=np.repeat(strength[lo:hi][keep], sizes) * vals)
+            found = total != 0
+            yield b, items[found].astype(np.int64), total[found].astype(np.float32)
 
     def neighbours(
         self, rows: npt.NDArray[np.int64]

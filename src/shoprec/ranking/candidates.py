@@ -103,11 +103,11 @@ class TextSimilarity:
     :data:`TEXT_RECENT` distinct history items (``k = 0`` the latest). Items without text, and
     histories whose recent items have none, cannot be scored.
 
-    :meth:`top_k_rows` does not score the whole catalogue in fp32 (a 12k x 384 product was a quarter of
-    a ranked request's CPU): int8 codes of the vectors are scanned, and each query's short list
-    (:data:`TEXT_SHORTLIST` times ``k``, plus the excluded items) is re-scored exactly. The
-    codes' rounding moves a cosine by ~1e-4, so the short list holds the exact top ``k``
-    (measured in ``docs/ranking.md``). Every history is its own scan and re-scoring: a
+    :meth:`top_k_rows` does not score the whole catalogue in fp32 (a 12k x 384 product was a
+    quarter of a ranked request's CPU): int8 codes of the vectors are scanned, and each query's
+    short list (:data:`TEXT_SHORTLIST` times ``k``, plus the excluded items) is re-scored
+    exactly. The codes' rounding moves a cosine by ~1e-4, so the short list holds the exact top
+    ``k`` (measured in ``docs/ranking.md``). Every history is its own scan and re-scoring: a
     shopper's candidates never depend on who else is in the batch, so offline and online agree
     to the bit.
 
