@@ -151,12 +151,15 @@ class CoVisitation(BaseRecommender):
         """
         parts = []
         for b, cols, total in self._sums(histories):
-            keep = np.ones(len(cols), dtype=bool)
-            if exclude is not None:
-                keep &= ~np.isin(cols, exclude[b])
-            if only is not None:
-                keep &= np.isin(cols, only[b])
-            cols, total = cols[keep], total[keep]
+            if exclude is not None or only is not None:
+                # A catalogue-wide mask: np.isin sorts both sides, ~10x slower here.
+                allowed = np.full(self._matrix.shape[0], only is None)
+                if only is not None:
+                    allowed[only[b]] = True
+                if exclude is not None:
+                    allowed[exclude[b]] = False
+                keep = allowed[cols]
+                cols, total = cols[keep], total[keep]
             best = np.argsort(-total, kind="stable")[:k]  # cols ascend: ties by lower row
             parts.append((np.full(len(best), b, dtype=np.int64), cols[best], total[best]))
         if not parts:

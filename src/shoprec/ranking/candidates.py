@@ -182,7 +182,9 @@ class TextSimilarity:
                 rows = np.unique(np.asarray(only[b], dtype=np.int64))
             else:
                 rows = self._shortlist(query[b], TEXT_SHORTLIST * k + len(banned))
-            rows = rows[self.has_text[rows] & ~np.isin(rows, banned)]
+            allowed = self.has_text.copy()  # np.isin sorts both sides, ~10x slower here
+            allowed[banned] = False
+            rows = rows[allowed[rows]]
             scores = np.einsum("sd,d->s", self.vectors[rows], query[b])
             best = np.lexsort((rows, -scores))[:k]
             parts.append((np.full(len(best), b, dtype=np.int64), rows[best], scores[best]))
