@@ -39,6 +39,8 @@ def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> No
     # CPU time of the load generator (this process) and of the server during the timed run.
     assert figures["client_cpu_s"] > 0 and 0 < figures["client_cores"] <= 1.5
     assert figures["server_cpu_s"] > 0 and figures["server_cores"] > 0
+    per_request = figures["server_cpu_s"] / figures["requests"] * 1000
+    assert figures["server_cpu_ms_per_request"] == pytest.approx(per_request)
     assert 0 < figures["in_process_p50_ms"] <= figures["in_process_p99_ms"]
     assert 0 < figures["server_p99_ms_at_most"] <= 1000  # a histogram bucket bound
     assert figures["server_full_gcs"] >= 0 and figures["server_full_gc_ms"] >= 0

@@ -157,6 +157,9 @@ async def drive(
         "client_cores": client_cpu / elapsed,
         "server_cpu_s": server_cpu,
         "server_cores": server_cpu / elapsed,
+        # What sizing needs: the server's CPU per request under load (HTTP and probes included;
+        # the in-process figure leaves them out).
+        "server_cpu_ms_per_request": server_cpu / len(tasks) * 1000 if tasks else float("nan"),
         "timeline": per_second(sent, latencies),
     }
 
