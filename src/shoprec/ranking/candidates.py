@@ -295,8 +295,7 @@ class CandidateGenerator:
         parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         for s, (name, (source, k)) in enumerate(self.sources.items()):
             if self._finds_top_k[name]:
-                found = cast(TopKSource, source).top_k_rows(histories, k, exclude, only)
-                b, rows, score = found
+                b, rows, score = cast(TopKSource, source).top_k_rows(histories, k, exclude, only)
                 pos = np.arange(len(b), dtype=np.int64) - np.searchsorted(b, b, side="left")
             else:
                 scores = np.asarray(cast(BatchScorer, source).score_batch(histories))
