@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 
-
-def cpu_name() -> str:
-    """The processor's name (``platform.processor()`` is empty on Linux: read ``/proc``)."""
-    if name := platform.processor():
-        return name
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.machine()
+from shoprec.loadtest.machine import cpu_name
 
 
 def describe(extra: str = "") -> str:

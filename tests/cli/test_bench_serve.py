@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from shoprec.cli import app
 from shoprec.loadtest import LoadSpec, driver, max_sustainable_rate
+from shoprec.loadtest.machine import machine
 
 runner = CliRunner()
 
@@ -28,6 +29,7 @@ def test_bench_serve_measures_latency_freshness_and_ingest(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     (figures,) = json.loads((out / "results.json").read_text())  # the embedded default only
     assert figures["configuration"] == "embedded"
+    assert figures["machine"] == machine()  # the processor's name, not just "x86_64"
     assert figures["requests"] == 80 and figures["errors"] == 0
     assert figures["achieved_rps"] > 10
     assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import platform
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, closing
@@ -30,6 +29,7 @@ from shoprec.settings import Settings
 
 from .driver import CONNECTIONS, LoadSpec, drive, ingest, max_sustainable_rate
 from .home import build_home, fill_stores, home_settings, scratch_prefix, scratch_schema, workload
+from .machine import machine
 from .report import bucket_quantile, compare, gc_pauses, route_buckets
 from .servers import Deployment, Servers, server_samples, start_servers, wait_ready
 
@@ -182,7 +182,7 @@ def bench_serve(
         "duration_s": spec.duration,
         "n_items": data.n_items,
         "n_events": data.n_events,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "machine": machine(),
     }
     runs = [_run(data, home, Deployment(), spec, progress, common)]
     if deployment is None:
