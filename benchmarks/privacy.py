@@ -54,13 +54,16 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def plan(epsilons: list[float], seeds_at_max: list[int]) -> list[tuple[float | None, int]]:
+def plan(
+    epsilons: list[float], seeds_at_max: list[int], reference_seeds: list[int]
+) -> list[tuple[float | None, int]]:
     """The runs in the order that tells most first: reference, largest epsilon, the rest."""
-    runs: list[tuple[float | None, int]] = [(None, 0)]
+    runs: list[tuple[float | None, int]] = [(None, reference_seeds[0])]
     top = max(epsilons)
     runs.append((top, seeds_at_max[0]))
     runs += [(eps, 0) for eps in sorted(epsilons, reverse=True) if eps != top]
     runs += [(top, seed) for seed in seeds_at_max[1:]]
+    runs += [(None, seed) for seed in reference_seeds[1:]]
     return runs
 
 
@@ -130,6 +133,13 @@ def main() -> None:
     )
     parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 4.0, 8.0])
     parser.add_argument("--seeds-at-max", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--reference-seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="seeds of the non-private reference (the ratio is to their mean)",
+    )
     parser.add_argument("--item-repr", choices=["id", "text", "fused"], default="text")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument(
@@ -149,7 +159,7 @@ def main() -> None:
         data = load_dataset(DATA)
         split = leave_one_out(data)
         print(f"amazon_beauty: {data.n_items} items, {data.n_events} events", flush=True)
-        for eps, seed in plan(args.epsilons, args.seeds_at_max):
+        for eps, seed in plan(args.epsilons, args.seeds_at_max, args.reference_seeds):
             # Read again before every run: another invocation may have logged it meanwhile.
             if any(r["dp_epsilon"] == eps and r["seed"] == seed for r in logged(args.log)):
                 continue

@@ -49,6 +49,8 @@ def _is_torch_model(key: str) -> bool:
 def _config(key: str) -> dict[str, Any] | None:
     if key.startswith("ranked"):
         return TINY_RANKED
+    if key == "textsim":
+        return {"text_encoder": "hashing-32"}
     return TINY_SASREC if key.startswith("sasrec") else None
 
 

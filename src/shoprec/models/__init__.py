@@ -4,7 +4,8 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 ``serving`` or the CLI; torch is imported only inside ``models/sasrec``.
 """
 
-# The baselines (als, covisit, ease, popularity) register themselves when imported.
+# The baselines (als, covisit, ease, popularity) and the content-based text model register
+# themselves when imported.
 from .als import ALS, ALSConfig
 from .base import BaseRecommender, EmbeddingModel, Recommender, Scores, read_artifact_meta
 from .config import (
@@ -19,6 +20,7 @@ from .covisit import CoVisitation, CoVisitationConfig
 from .ease import EASE, EASEConfig
 from .popularity import Popularity, PopularityConfig
 from .registry import create_model, load_model, model_class, model_keys, register, register_lazy
+from .textsim import TextSim, TextSimConfig
 from .versions import ModelVersions
 
 # The Transformer imports torch: registered by name, imported on first use.
@@ -57,6 +59,8 @@ __all__ = [
     "ProgressUpdate",
     "Recommender",
     "Scores",
+    "TextSim",
+    "TextSimConfig",
     "WeightedConfig",
     "create_model",
     "default_event_weights",

@@ -29,15 +29,24 @@ def type_weight_table(event_weights: Mapping[str, float]) -> FloatArray:
     return table
 
 
+def check_history(histories: UserSequences, n_items: int) -> None:
+    """Raise when a history refers to an item row outside ``[0, n_items)``.
+
+    Raises:
+        DataError: For an out-of-range item index (map ids with ``item_vocab``).
+    """
+    items = histories.items
+    if len(items) and (int(items.min()) < 0 or int(items.max()) >= n_items):
+        raise DataError(f"history item indices must lie in [0, {n_items}); map ids with item_vocab")
+
+
 def history_weights(histories: UserSequences, n_items: int, table: FloatArray) -> FloatArray:
     """Type weight of every event of ``histories`` after checking its item indices.
 
     Raises:
         DataError: When a history holds an item index outside ``[0, n_items)``.
     """
-    items = histories.items
-    if len(items) and (int(items.min()) < 0 or int(items.max()) >= n_items):
-        raise DataError(f"history item indices must lie in [0, {n_items}); map ids with item_vocab")
+    check_history(histories, n_items)
     return table[histories.types]
 
 

@@ -23,17 +23,17 @@ import torch
 from pydantic import Field
 
 from shoprec.data import UserSequences
-from shoprec.errors import DataError, ModelError
+from shoprec.errors import ModelError
 from shoprec.features.quantized_index import Int8Catalogue
 from shoprec.models import BaseConfig
+from shoprec.models.textsim import text_queries
+from shoprec.models.weighting import check_history
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 #: Key of the text-similarity source (not a registered model: it needs no training).
 TEXT_SOURCE = "text"
-#: Latest distinct history items the text query vector averages (weights ``0.5 ** k``).
-TEXT_RECENT = 5
 #: The text source re-scores exactly this many times ``k`` items of its int8 scan.
 TEXT_SHORTLIST = 4
 
@@ -85,23 +85,12 @@ def history_rows(histories: UserSequences) -> list[IntArray]:
     return [histories.items_of(u) for u in range(len(histories))]
 
 
-def check_history(histories: UserSequences, n_items: int) -> None:
-    """Raise when a history refers to an item row outside ``[0, n_items)``.
-
-    Raises:
-        DataError: For an out-of-range item index (map ids with ``item_vocab``).
-    """
-    items = histories.items
-    if len(items) and (int(items.min()) < 0 or int(items.max()) >= n_items):
-        raise DataError(f"history item indices must lie in [0, {n_items}); map ids with item_vocab")
-
-
 class TextSimilarity:
     """The ``"text"`` source: cosine between item text vectors and the shopper's recent items.
 
-    The query vector is the ``0.5 ** k``-weighted sum of the vectors of the latest
-    :data:`TEXT_RECENT` distinct history items (``k = 0`` the latest). Items without text, and
-    histories whose recent items have none, cannot be scored.
+    The query vector is :func:`~shoprec.models.textsim.text_queries`'s (the ``textsim``
+    model's): the ``0.5 ** k``-weighted sum of the vectors of the latest distinct history
+    items. Items without text, and histories whose recent items have none, cannot be scored.
 
     :meth:`top_k_rows` does not score the whole catalogue in fp32 (a 12k x 384 product was a
     quarter of a ranked request's CPU): int8 codes of the vectors are scanned, and each query's
@@ -136,22 +125,9 @@ class TextSimilarity:
         last = self._last
         if last is not None and last[0] is histories:
             return last[1]
-        unit = self._query_vectors(histories)
+        unit = text_queries(self.vectors, histories)
         unit.setflags(write=False)  # shared by both callers
         self._last = (histories, unit)
-        return unit
-
-    def _query_vectors(self, histories: UserSequences) -> FloatArray:
-        b, k, items = recent_distinct(histories, TEXT_RECENT)
-        # (B, TEXT_RECENT) slots; an empty slot points at row 0 with weight 0 (adds exactly 0).
-        slots = np.zeros((len(histories), TEXT_RECENT), dtype=np.int64)
-        weights = np.zeros((len(histories), TEXT_RECENT), dtype=np.float32)
-        slots[b, k] = items
-        weights[b, k] = 0.5**k
-        # A sum over the slot axis adds each row's terms in slot order, whatever the batch.
-        query = (weights[:, :, None] * self.vectors[slots]).sum(axis=1)  # (B, D)
-        norms = np.linalg.norm(query, axis=1, keepdims=True)
-        unit: FloatArray = np.divide(query, norms, out=np.zeros_like(query), where=norms > 0)
         return unit
 
     def top_k_rows(
@@ -200,30 +176,6 @@ class TextSimilarity:
         if size >= len(approx):
             return np.arange(len(approx), dtype=np.int64)
         return np.argpartition(-approx, size - 1)[:size].astype(np.int64)
-
-
-def recent_distinct(histories: UserSequences, n: int) -> tuple[IntArray, IntArray, IntArray]:
-    """The latest ``n`` distinct items of every history, as flat arrays.
-
-    Returns:
-        ``(b, k, items)``: history row, recency (0 = the latest distinct item) and item row of
-        each kept entry, grouped by history row and ordered by recency within it.
-    """
-    lengths = histories.lengths()
-    total = len(histories.items)
-    b = np.repeat(np.arange(len(histories), dtype=np.int64), lengths)
-    back = np.repeat(histories.offsets[1:], lengths) - 1 - np.arange(total)  # 0 = latest event
-    items = histories.items
-    # Each (history, item) pair once, at its latest occurrence.
-    order = np.lexsort((back, items, b))
-    first = np.ones(total, dtype=bool)
-    first[1:] = (b[order][1:] != b[order][:-1]) | (items[order][1:] != items[order][:-1])
-    keep = order[first]
-    keep = keep[np.lexsort((back[keep], b[keep]))]
-    kb = b[keep]
-    k = np.arange(len(keep)) - np.searchsorted(kb, kb, side="left")
-    sel = k < n
-    return kb[sel], k[sel].astype(np.int64), items[keep][sel]
 
 
 @runtime_checkable

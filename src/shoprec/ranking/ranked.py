@@ -25,10 +25,11 @@ from pydantic import Field, model_validator
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ArtifactError, DataError, NotFittedError
-from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
 from shoprec.features.text import MINILM
 from shoprec.models import BaseConfig, BaseRecommender, FitOptions, load_model
 from shoprec.models.base import Scores
+from shoprec.models.textsim import unit_text_vectors
+from shoprec.models.weighting import check_history
 from shoprec.types import EventType
 
 from .candidates import (
@@ -38,7 +39,6 @@ from .candidates import (
     Source,
     SourceSpec,
     TextSimilarity,
-    check_history,
     history_rows,
 )
 from .features import FeatureBuilder, feature_names
@@ -354,20 +354,14 @@ class RankedRecommender(BaseRecommender):
 
     def _text_similarity(self, data: Interactions, opts: FitOptions) -> TextSimilarity | None:
         """Unit text vectors of the catalogue, or ``None`` when no item has text."""
-        texts = data.item_texts()
-        if not any(t.strip() for t in texts):
+        cfg = self.config
+        vectors = unit_text_vectors(
+            data.item_texts(), cfg.text_encoder, cfg.text_cache_dir, opts.device
+        )
+        if vectors is None:
             logger.warning("ranked: no item has text; the text source and features are off")
             return None
-        cfg = self.config
-        device = None if opts.device == "auto" else opts.device
-        encoder = make_text_encoder(cfg.text_encoder, device=device)
-        cache = EmbeddingCache(Path(cfg.text_cache_dir)) if cfg.text_cache_dir else None
-        logger.info("ranked: encoding %d item texts with %s", len(texts), encoder.name)
-        vectors = encode_texts(encoder, texts, cache)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return TextSimilarity(
-            np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-        )
+        return TextSimilarity(vectors)
 
     def _install(self, fitted: FittedSources) -> None:
         """Serve from ``fitted``'s sources, with item statistics counted on what they saw."""
