@@ -12,6 +12,7 @@ import torch
 from shoprec.errors import ConfigError
 from shoprec.models import FitOptions
 from shoprec.models.sasrec import SASRec, SASRecConfig
+from shoprec.models.sasrec.config import DP_DEFAULTS
 from shoprec.models.sasrec.data import training_windows
 from shoprec.models.sasrec.net import SASRecNet
 from shoprec.models.sasrec.privacy import PrivateTrainer
@@ -147,6 +148,20 @@ def test_infinite_epsilon_trains_the_plain_model_bit_for_bit() -> None:
     assert ours.keys() == theirs.keys()
     for key in ours:
         np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+
+
+def test_a_private_fit_starts_from_the_private_recipe_unless_told_otherwise() -> None:
+    plain = SASRecConfig()
+    private = SASRecConfig(dp_epsilon=8.0)
+    for name, value in DP_DEFAULTS.items():
+        assert getattr(private, name) == value != getattr(plain, name), name
+    # What the caller gives wins; an infinite epsilon is no privacy, so no recipe either.
+    assert SASRecConfig(dp_epsilon=8.0, batch_size=64, dropout=0.3).batch_size == 64
+    assert SASRecConfig(dp_epsilon=8.0, dropout=0.3).dropout == 0.3
+    assert SASRecConfig(dp_epsilon=math.inf) == plain
+    # A stored private config loads as it was saved.
+    stored = SASRecConfig(dp_epsilon=8.0, lr=0.003)
+    assert SASRecConfig.model_validate(stored.model_dump()) == stored
 
 
 def test_a_private_artifact_keeps_what_it_spent(tmp_path: Path) -> None:
