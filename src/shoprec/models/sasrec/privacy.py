@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from shoprec.errors import ConfigError
 
 from .data import PAD
-from .train import Trainer, TrainState, autocast
+from .train import Trainer, autocast
 
 #: Opacus accountant used for calibration and reporting (its ``PrivacyEngine`` default).
 ACCOUNTANT = "prv"
@@ -242,15 +242,9 @@ class PrivateTrainer(Trainer):
             "accountant": ACCOUNTANT,
         }
 
-    def run(
-        self,
-        max_epochs: int,
-        checkpoint_dir: Path | None = None,
-        on_epoch: Callable[[dict[str, float]], None] | None = None,
-    ) -> TrainState:
-        """Calibrate the noise for ``max_epochs``, then train as the trainer does."""
+    def prepare(self, max_epochs: int) -> None:
+        """Calibrate the noise so that ``max_epochs`` epochs spend the budget."""
         self.calibrate(max_epochs)
-        return super().run(max_epochs, checkpoint_dir, on_epoch)
 
     def load_checkpoint(self, directory: Path) -> None:
         """Restore the checkpoint and the accountant's steps up to it."""

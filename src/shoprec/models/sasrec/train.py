@@ -417,6 +417,7 @@ class Trainer:
         ``on_epoch``; the other ranks return the last weights and rank 0's early-stopping
         state (its ``best_epoch``) without the history.
         """
+        self.prepare(max_epochs)
         if checkpoint_dir is not None and (checkpoint_dir / CHECKPOINT_STATE).is_file():
             self.load_checkpoint(checkpoint_dir)
         start = time.perf_counter() - (
@@ -436,6 +437,12 @@ class Trainer:
         if self.best_weights is not None:
             self.net.load_state_dict(self.best_weights)
         return self.state
+
+    def prepare(self, max_epochs: int) -> None:
+        """Get ready for a run of ``max_epochs`` (called first by :meth:`run`; a no-op here).
+
+        The private trainer calibrates its noise to the cap.
+        """
 
     def _validate(self, record: dict[str, float], start: float) -> None:
         """Add the averaged weights' validation scores to ``record``; keep them if the best."""
