@@ -1,7 +1,10 @@
-"""Text similarity: new items found by their text, recency weighting, no-text items, and the
-ranked recommender's text source ranking as the model does."""
+"""Text similarity: new items found by their text (listed after the fit too), recency
+weighting, no-text items, and the ranked recommender's text source ranking as the model does."""
 
 from __future__ import annotations
+
+import copy
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -90,3 +93,21 @@ def test_the_ranked_text_source_ranks_as_the_model() -> None:
         mine = rows[b == i]
         np.testing.assert_array_equal(mine, np.argsort(-expected[i], kind="stable")[:20])
         np.testing.assert_allclose(scores[b == i], expected[i, mine], rtol=1e-5)
+
+
+def test_items_listed_after_the_fit_are_found_at_once(model: TextSim, tmp_path: Path) -> None:
+    grown = copy.deepcopy(model)
+    grown.add_items(
+        ["red1", "newer_red", "no_text"], ["ignored: already known", "red running shoe sprint", ""]
+    )
+    assert len(grown.item_vocab) == len(model.item_vocab) + 2
+    assert "newer_red" in ranked(grown, ["red1"])
+    scores = grown.score_batch(UserSequences.from_lists([[grown.item_vocab.index_of("red1")]]))
+    assert np.isnan(scores[0, grown.item_vocab.index_of("no_text")])
+    # Known items keep their vectors; the grown model saves and loads like any.
+    np.testing.assert_array_equal(grown._vectors[: len(model._vectors)], model._vectors)
+    grown.save(tmp_path / "grown")
+    again = TextSim.load(tmp_path / "grown")
+    assert ranked(again, ["red1"]) == ranked(grown, ["red1"])
+    with pytest.raises(DataError, match="2 item ids but 1 texts"):
+        grown.add_items(["p", "q"], ["only one"])

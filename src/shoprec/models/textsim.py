@@ -14,6 +14,7 @@ queries (:func:`unit_text_vectors`, :func:`text_queries`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ import numpy.typing as npt
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import DataError
 from shoprec.features import MINILM, EmbeddingCache, encode_texts, make_text_encoder
+from shoprec.types import ItemId
 
 from .base import BaseRecommender, Scores
 from .config import BaseConfig, FitOptions
@@ -155,6 +157,33 @@ class TextSim(BaseRecommender):
         scores[:, ~self._vectors.any(axis=1)] = np.nan
         scores[~query.any(axis=1)] = np.nan
         return scores
+
+    def add_items(self, item_ids: Sequence[ItemId], texts: Sequence[str]) -> None:
+        """Add new items by their text: scored from the next call on, without a refit.
+
+        Items already in the vocabulary are left as they are; an empty text gives an item that
+        cannot be scored (as at fit).
+
+        Raises:
+            DataError: When ``item_ids`` and ``texts`` differ in length.
+        """
+        self._require_fitted()
+        if len(item_ids) != len(texts):
+            raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
+        fresh: dict[ItemId, str] = {}
+        for item, text in zip(item_ids, texts, strict=True):
+            if item not in self.item_vocab and item not in fresh:
+                fresh[item] = text
+        if not fresh:
+            return
+        cfg = self.config
+        vectors = unit_text_vectors(
+            list(fresh.values()), cfg.text_encoder, cfg.text_cache_dir, "cpu"
+        )
+        if vectors is None:  # only empty texts
+            vectors = np.zeros((len(fresh), self._vectors.shape[1]), dtype=np.float32)
+        self._vectors = np.concatenate([self._vectors, vectors])
+        self.item_vocab.add(list(fresh))
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:
