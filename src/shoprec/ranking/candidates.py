@@ -32,7 +32,8 @@ from shoprec.models.weighting import check_history
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-#: Key of the text-similarity source (not a registered model: it needs no training).
+#: Key of the built-in text-similarity source: ``textsim``'s scores over the ranker's own text
+#: vectors (kept in the ranked artifact, not a source model of its own).
 TEXT_SOURCE = "text"
 #: The text source re-scores exactly this many times ``k`` items of its int8 scan.
 TEXT_SHORTLIST = 4
