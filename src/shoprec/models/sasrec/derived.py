@@ -79,9 +79,10 @@ class DistilledConfig(SASRecConfig):
     distill_weight: float = Field(0.25, ge=0.0, le=1.0)
     """Weight of the distillation term; ``1 - distill_weight`` goes to the true next items."""
 
-    student_epochs: int | None = Field(24, ge=1)
+    student_epochs: int | None = Field(48, ge=1)
     """Student training epochs (``None``: ``FitOptions.max_epochs``, else ``max_epochs``). The
-    default student starts from the teacher: a short fine-tune, as after pruning."""
+    default student starts from the teacher and fine-tunes; 48 epochs chosen on the Beauty
+    validation target over 6, 12 and 24 (docs/benchmarks.md, "Compression")."""
 
     student_lr_decay: bool = True
     """Cosine-decay the student's learning rate to 0 over its epochs (else constant ``lr``): the
