@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from safetensors.numpy import load_file, save_file
 
 from shoprec.data import IdVocab, Interactions, UserSequences
-from shoprec.errors import ArtifactError, NotFittedError
+from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.types import MODEL_EVENT_CODES, Candidates, ItemId, Query, top_indices
 
 from .config import BaseConfig, FitOptions
@@ -202,6 +202,23 @@ class BaseRecommender(ABC):
         model._load_extra_state(meta.get("state", {}))
         model._fitted = True
         return model
+
+
+def new_items(
+    vocab: IdVocab, item_ids: Sequence[ItemId], texts: Sequence[str]
+) -> dict[ItemId, str]:
+    """The items of an ``add_items`` call not yet in ``vocab`` (first text of each), in order.
+
+    Raises:
+        DataError: When ``item_ids`` and ``texts`` differ in length.
+    """
+    if len(item_ids) != len(texts):
+        raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
+    fresh: dict[ItemId, str] = {}
+    for item, text in zip(item_ids, texts, strict=True):
+        if item not in vocab and item not in fresh:
+            fresh[item] = text
+    return fresh
 
 
 def read_artifact_meta(path: Path) -> dict[str, Any]:

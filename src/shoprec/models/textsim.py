@@ -26,7 +26,7 @@ from shoprec.errors import DataError
 from shoprec.features import MINILM, EmbeddingCache, encode_texts, make_text_encoder
 from shoprec.types import ItemId
 
-from .base import BaseRecommender, Scores
+from .base import BaseRecommender, Scores, new_items
 from .config import BaseConfig, FitOptions
 from .registry import register
 from .weighting import check_history
@@ -168,12 +168,7 @@ class TextSim(BaseRecommender):
             DataError: When ``item_ids`` and ``texts`` differ in length.
         """
         self._require_fitted()
-        if len(item_ids) != len(texts):
-            raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
-        fresh: dict[ItemId, str] = {}
-        for item, text in zip(item_ids, texts, strict=True):
-            if item not in self.item_vocab and item not in fresh:
-                fresh[item] = text
+        fresh = new_items(self.item_vocab, item_ids, texts)
         if not fresh:
             return
         cfg = self.config

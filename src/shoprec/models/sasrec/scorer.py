@@ -14,9 +14,9 @@ import torch.distributed as dist
 from torch import nn
 
 from shoprec.data import EvalSet, IdVocab, Interactions, UserSequences
-from shoprec.errors import ArtifactError, DataError, ModelError
+from shoprec.errors import ArtifactError, ModelError
 from shoprec.features import EmbeddingCache, encode_texts, make_text_encoder
-from shoprec.models.base import BaseRecommender, Scores
+from shoprec.models.base import BaseRecommender, Scores, new_items
 from shoprec.models.config import FitOptions, Progress, ProgressUpdate
 from shoprec.types import ItemId, Query
 
@@ -387,13 +387,8 @@ class SASRec(BaseRecommender):
         Raises:
             DataError: When ``item_ids`` and ``texts`` differ in length.
         """
-        if len(item_ids) != len(texts):
-            raise DataError(f"add_items: {len(item_ids)} item ids but {len(texts)} texts")
         net = self.network
-        fresh: dict[ItemId, str] = {}
-        for item, text in zip(item_ids, texts, strict=True):
-            if item not in self.item_vocab and item not in fresh:
-                fresh[item] = text
+        fresh = new_items(self.item_vocab, item_ids, texts)
         if not fresh:
             return
         items = net.items
