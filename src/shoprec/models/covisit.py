@@ -8,8 +8,9 @@ answer a single request in well under a millisecond and to rebuild often.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,7 @@ from pydantic import Field
 from shoprec.data import IdVocab, Interactions, UserSequences
 
 from .base import BaseRecommender, Scores
+from .cold_items import TextNeighbours
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, recency_weights, type_weight_table
@@ -208,6 +210,17 @@ class CoVisitation(BaseRecommender):
         spans = [np.arange(a, b, dtype=np.int64) for a, b in zip(starts, ends, strict=True)]
         picks = np.concatenate(spans) if spans else np.zeros(0, np.int64)
         return (ends - starts).astype(np.int64), m.indices[picks], m.data[picks]
+
+    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
+        """A copy whose cold items take their text neighbours' rows and columns (means).
+
+        A cold item is then proposed where its neighbours would be, and leads from a
+        shopper's history where they would lead.
+        """
+        self._require_fitted()
+        out = copy.copy(self)
+        out._matrix = neighbours.impute_sparse(self._matrix)
+        return out
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:

@@ -6,7 +6,8 @@ inverting another: beyond ``max_items`` it is refused in favour of co-visitation
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import copy
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ConfigError, ModelError
 
 from .base import BaseRecommender, Scores
+from .cold_items import TextNeighbours
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, strongest, type_weight_table, user_item_matrix
@@ -107,6 +109,20 @@ class EASE(BaseRecommender):
         scores[:, self._unknown] = np.nan
         scores[histories.lengths() == 0] = np.nan
         return scores
+
+    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
+        """A copy whose cold items take their text neighbours' rows and columns of ``B``.
+
+        The weighted means (:class:`~.cold_items.TextNeighbours`); they are then scored like
+        known items instead of NaN.
+        """
+        self._require_fitted()
+        out = copy.copy(self)
+        out._weights = neighbours.impute_square(self._weights)
+        known = self._known.copy()
+        known[neighbours.cold] = True
+        out._set_known(known)
+        return out
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:

@@ -6,7 +6,8 @@ floor every other model must beat.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import copy
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.types import Columns
 
 from .base import BaseRecommender, Scores
+from .cold_items import TextNeighbours
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, recency_weights, type_weight_table
@@ -117,6 +119,13 @@ class Popularity(BaseRecommender):
         categorised = (totals[:, 0] > 0)[:, None]
         scores = np.where(in_history, item_share * self._within, self._relative - 2.0)
         return np.where(categorised, scores, self._relative[None, :]).astype(np.float32)
+
+    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
+        """A copy in which each cold item is as popular as its text neighbours (weighted mean)."""
+        self._require_fitted()
+        out = copy.copy(self)
+        out._set_state(neighbours.mean(self._popularity), self._category)
+        return out
 
     # -- artifacts -------------------------------------------------------------------------
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:

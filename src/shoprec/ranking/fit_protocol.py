@@ -44,6 +44,7 @@ import polars as pl
 from shoprec.data import EvalSet, Interactions, UserSequences
 from shoprec.errors import ConfigError, LeakageError
 from shoprec.models import BaseRecommender, FitOptions, create_model
+from shoprec.models.cold_items import TextNeighbours
 from shoprec.types import EVENT_TYPE_ALIASES, Columns
 
 from .candidates import TEXT_SOURCE, Source, SourceSpec, TextSimilarity
@@ -70,12 +71,16 @@ class FittedSources:
         seen: The interactions every source was fit on (what the leakage guard checks).
         epochs: Early-stopping epoch of each iterative source (for the refit).
         dropped: Source name -> why it was dropped.
+        neighbours: The items ``seen`` has no event of, with the known items nearest to them
+            by text, when the sources describe those items by them
+            (:meth:`~.ranked.RankedRecommender.fit`); ``None``: they do not.
     """
 
     models: dict[str, Source]
     seen: Interactions
     epochs: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
+    neighbours: TextNeighbours | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Shoes this week").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import polars as pl
 
 from shoprec.data import Interactions
 from shoprec.errors import ArtifactError
+from shoprec.models.cold_items import TextNeighbours
 from shoprec.types import EVENT_TYPE_CODES, Columns
 
 FloatArray = npt.NDArray[np.float32]
@@ -32,11 +33,11 @@ TYPE_COUNTS: dict[str, str] = {
     "purchase": "purchase",
     "favorite": "favorite",
 }
+#: The popularity arrays (what :meth:`ItemStats.with_cold_items` imputes).
+POPULARITY = ("pop_all", "pop_recent", *(f"pop_{name}" for name in TYPE_COUNTS))
 #: Names of the arrays :meth:`ItemStats.arrays` writes (and :meth:`ItemStats.from_arrays` reads).
 ARRAY_NAMES = (
-    "pop_all",
-    "pop_recent",
-    *(f"pop_{name}" for name in TYPE_COUNTS),
+    *POPULARITY,
     "first_seen",
     "price",
     "in_stock",
@@ -125,6 +126,15 @@ class ItemStats:
             brand_names=brand_names,
             end_time=end,
         )
+
+    def with_cold_items(self, neighbours: TextNeighbours) -> ItemStats:
+        """The statistics with each cold item as popular as its text neighbours.
+
+        Weighted means of their (log) counts; its first event, which it has not had, stays
+        unknown, so the ranker can still tell it is new.
+        """
+        imputed: dict[str, Any] = {n: neighbours.mean(getattr(self, n)) for n in POPULARITY}
+        return replace(self, **imputed)
 
     # -- names for explanations ------------------------------------------------------------
     def category_name(self, row: int) -> str | None:

@@ -28,6 +28,7 @@ from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.features.text import MINILM
 from shoprec.models import BaseConfig, BaseRecommender, FitOptions, load_model
 from shoprec.models.base import Scores
+from shoprec.models.cold_items import ImputesColdItems, TextNeighbours
 from shoprec.models.textsim import unit_text_vectors
 from shoprec.models.weighting import check_history
 from shoprec.types import EventType
@@ -130,6 +131,16 @@ class RankedConfig(BaseConfig):
 
     max_train_users: int | None = Field(None, ge=1)
     """Cap on the requests the ranker trains on (a seeded sample); ``None``: all."""
+
+    cold_neighbors: int = Field(3, ge=0)
+    """An item without events (listed after the log, or withheld while the ranker trains) is
+    described to the ranker by this many known items nearest to it by text: co-visitation,
+    EASE and popularity score it, and its popularity features count, as the weighted mean of
+    theirs (:mod:`shoprec.models.cold_items`). 0: it reaches the ranker through the text
+    source and its content features only."""
+
+    cold_temperature: float = Field(0.02, gt=0.0)
+    """Softmax temperature over the neighbours' text cosine similarities."""
 
     holdout_share: float = Field(0.1, gt=0.0, lt=1.0)
     """Share of the target users held out for early stopping (sources and ranker)."""
@@ -267,11 +278,13 @@ class RankedRecommender(BaseRecommender):
         logger.info(
             "ranked: %d targets, %d for training, %d held out", n, len(train_rows), len(hold_rows)
         )
-        fitted = fit_sources(
-            cfg.sources,
-            withhold_items(split.prefix, cfg.cold_item_share, opts.seed),
-            replace(opts, validation=validation),
-            self._text,
+        fitted = self._with_cold_items(
+            fit_sources(
+                cfg.sources,
+                withhold_items(split.prefix, cfg.cold_item_share, opts.seed),
+                replace(opts, validation=validation),
+                self._text,
+            )
         )
         if not fitted.models:
             raise DataError(f"ranked: every candidate source was dropped ({fitted.dropped})")
@@ -300,7 +313,7 @@ class RankedRecommender(BaseRecommender):
                 epochs=fitted.epochs,
                 names=fitted.models,
             )
-            self._install(refit)
+            self._install(self._with_cold_items(refit))
         self._installed = None
         self._fitted = True
 
@@ -363,12 +376,37 @@ class RankedRecommender(BaseRecommender):
             return None
         return TextSimilarity(vectors)
 
+    def _with_cold_items(self, fitted: FittedSources) -> FittedSources:
+        """``fitted`` with the items it saw no event of described by their text neighbours.
+
+        Sources that can (:class:`~shoprec.models.cold_items.ImputesColdItems`) are replaced
+        by copies (a memoised fit stays as it was); the neighbours go with them for the item
+        statistics (:meth:`_install`).
+        """
+        cfg = self.config
+        if cfg.cold_neighbors == 0 or self._text is None:
+            return fitted
+        seen = fitted.seen
+        known = np.bincount(seen.item_index, minlength=seen.n_items) > 0
+        near = TextNeighbours.find(
+            self._text.vectors, known, cfg.cold_neighbors, cfg.cold_temperature
+        )
+        logger.info("ranked: %d items without events described by their text neighbours", len(near))
+        models = {
+            name: model.with_cold_items(near) if isinstance(model, ImputesColdItems) else model
+            for name, model in fitted.models.items()
+        }
+        return replace(fitted, models=models, neighbours=near)
+
     def _install(self, fitted: FittedSources) -> None:
         """Serve from ``fitted``'s sources, with item statistics counted on what they saw."""
         self.item_vocab = IdVocab(fitted.seen.item_vocab.ids)
         self._sources = dict(fitted.models)
         self._dropped = dict(fitted.dropped)
-        self._stats = ItemStats.from_interactions(fitted.seen)
+        stats = ItemStats.from_interactions(fitted.seen)
+        if fitted.neighbours is not None:
+            stats = stats.with_cold_items(fitted.neighbours)
+        self._stats = stats
         self._build()
 
     def _build(self) -> None:

@@ -16,6 +16,7 @@ from torch import nn
 
 from shoprec.types import EVENT_TYPE_CODES
 
+from ..cold_items import TextNeighbours
 from .config import SASRecConfig
 
 #: Event type embedding rows: one per known type plus padding (row 0).
@@ -105,26 +106,25 @@ class ItemTable(nn.Module):
     def impute_cold(self, table: torch.Tensor) -> torch.Tensor:
         """``table`` ``(N, D)`` with each unknown item's row replaced by its neighbours' vectors.
 
-        The neighbours are the ``cold_neighbors`` known items whose text vectors are closest by
+        The neighbours (:class:`~shoprec.models.cold_items.TextNeighbours`; items without text
+        are left alone) are the ``cold_neighbors`` known items whose text vectors are closest by
         cosine; their vectors are averaged with softmax(similarity / ``cold_temperature``)
         weights, and the mean is rescaled to the weighted mean of their norms. The length of a
         vector carries how often an item is chosen, and a plain average of several would shrink
         it (measured in docs/benchmarks.md: the rescaled mean of 3 neighbours lifts the cold
         items' validation HR@10 from 0.028 to 0.075 without lowering the warm items').
         """
-        cold = (self.known == 0).nonzero()[:, 0]  # (U,)
-        warm = self.known.nonzero()[:, 0]  # (K,)
-        if len(cold) == 0 or len(warm) == 0:
+        near = TextNeighbours.find(
+            F.normalize(self.text.float(), dim=1).cpu().numpy(),
+            self.known.cpu().numpy() > 0,
+            self.cold_neighbors,
+            self.cold_temperature,
+        )
+        if not len(near):
             return table
-        import faiss  # exact inner-product top-k without a (U, K) similarity matrix
-
-        text = F.normalize(self.text.float(), dim=1).cpu().numpy()
-        index = faiss.IndexFlatIP(text.shape[1])
-        index.add(text[warm.cpu().numpy()])
-        sim, nn = index.search(text[cold.cpu().numpy()], min(self.cold_neighbors, len(warm)))
-        weights = torch.softmax(torch.from_numpy(sim) / self.cold_temperature, dim=1)  # (U, k)
-        weights = weights.to(table.device, table.dtype)
-        vecs = table[warm[torch.from_numpy(nn).to(warm.device)]]  # (U, k, D)
+        cold = torch.from_numpy(near.cold).to(table.device)  # (U,)
+        weights = torch.from_numpy(near.weights).to(table.device, table.dtype)  # (U, k)
+        vecs = table[torch.from_numpy(near.rows).to(table.device)]  # (U, k, D)
         mean = (weights[..., None] * vecs).sum(1)  # (U, D)
         norm = (weights * vecs.norm(dim=2)).sum(1)  # (U,)
         out = table.clone()
