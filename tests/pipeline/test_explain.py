@@ -84,6 +84,22 @@ def test_the_top_feature_names_the_reason(top: str, reason: str) -> None:
     assert _reason(top) == reason
 
 
+@pytest.mark.parametrize(
+    ("top", "reason"),
+    [
+        ("covisit_score", "new in our shop"),  # its co-visitation is its text neighbours'
+        ("popularity_score", "new in our shop"),
+        ("pop_recent", "new in our shop"),
+        ("text_sim_last", "similar to Trail Shoe"),  # its own text
+        ("same_brand_last", "more from Acme"),
+    ],
+)
+def test_an_item_without_events_is_never_said_to_be_bought_or_popular(
+    top: str, reason: str
+) -> None:
+    assert _reason(top, unseen={"x"}) == reason
+
+
 def test_a_feature_without_what_its_reason_needs_gives_way_to_the_next() -> None:
     # y has no category, brand or covisit anchor of its own: the next feature speaks.
     values = [0.0] * len(NAMES)

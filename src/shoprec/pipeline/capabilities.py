@@ -52,6 +52,10 @@ class ItemStatsLike(Protocol):
     def category_names(self) -> tuple[str, ...]:
         """Category name of each code."""
 
+    @property
+    def first_seen(self) -> npt.NDArray[np.float64]:
+        """``(N,)`` time of each item's first event; NaN: it has had none."""
+
 
 @runtime_checkable
 class RankedModel(Protocol):

@@ -4,8 +4,10 @@ An item a learned ranker ranked is explained by the feature that pushed its scor
 (its contribution, computed for the shown rows only): co-visitation with an anchor -> "bought
 together with X", category share or recent popularity -> "popular in Running Shoes this week",
 price ratio -> "matches your price range", brand -> "more from Acme", text similarity ->
-"similar to X", a sequence model's score -> "because you viewed X". Any other item is explained
-by its source and the anchor that brought it ("because you viewed X", "trending now").
+"similar to X", a sequence model's score -> "because you viewed X". An item nobody has interacted
+with yet, whose co-visitation and popularity are its text neighbours', is "new in our shop" where
+those would speak. Any other item is explained by its source and the anchor that brought it
+("because you viewed X", "trending now").
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ def explain(
     catalog: CatalogView,
     attribute: Attribute | None = None,
     explore: Collection[str] = (),
+    unseen: Collection[ItemId] = (),
 ) -> Slate:
     """The slate with a reason per item (see the module docs).
 
@@ -110,8 +113,9 @@ def explain(
         attribute: Which history item drove each of the given model-found items (a model
             that explains itself); asked once, for the items that need it.
         explore: The explore rail's categories: their items are explained by the rail.
+        unseen: Items without any event, which the ranker knows by their text neighbours.
     """
-    writer = _Writer(slate, ctx, catalog)
+    writer = _Writer(slate, ctx, catalog, unseen)
     rail = [
         c if (c := category_of(catalog, i)) in explore and source != PINNED else None
         for i, source in zip(slate.item_ids, slate.sources, strict=True)
@@ -143,10 +147,13 @@ _NEEDS_ATTRIBUTION = "\0attribution"
 class _Writer:
     """Writes the reasons of one slate (holds what every row reads)."""
 
-    def __init__(self, slate: Slate, ctx: Context, catalog: CatalogView) -> None:
+    def __init__(
+        self, slate: Slate, ctx: Context, catalog: CatalogView, unseen: Collection[ItemId]
+    ) -> None:
         self.slate = slate
         self.ctx = ctx
         self.catalog = catalog
+        self.unseen = unseen
         self.events = {e.item_id: e.event_type for e in ctx.query.history}
         self.context = set(ctx.query.context_items)
         self.latest = ctx.query.history[-1].item_id if ctx.query.history else None
@@ -202,6 +209,10 @@ class _Writer:
         return None
 
     def _reason_of(self, feature: str, row: int) -> str | None:
+        if self.slate.item_ids[row] in self.unseen and _reads_events(
+            feature, self.slate.source_names
+        ):
+            return NEW  # not bought with anything, not popular: its neighbours are
         item = self.catalog.get(self.slate.item_ids[row])
         if feature in CATEGORY_FEATURES:
             if item is not None and item.category:
@@ -239,6 +250,14 @@ class _Writer:
 
     def _similar(self) -> str | None:
         return SIMILAR.format(title=self.catalog.title(self.latest)) if self.latest else None
+
+
+def _reads_events(feature: str, sources: Sequence[str]) -> bool:
+    """Whether a feature counts the item's own events (co-visitation, popularity)."""
+    if feature in POPULARITY_FEATURES or feature == "pop_recent":
+        return True
+    source = source_of(feature, sources)
+    return source is not None and source_kind(source) in ("covisit", "popular")
 
 
 def source_of(feature: str, sources: Sequence[str]) -> str | None:

@@ -29,6 +29,7 @@ from shoprec.retrieval import (
     TrendingSource,
 )
 from shoprec.rules import CatalogView
+from shoprec.types import ItemId
 
 from .capabilities import Explains, GrowsCatalogue, HasSourceModels, RankedModel, Rows
 from .config import PipelineConfig, ScenarioConfig
@@ -166,9 +167,11 @@ class Pipeline:
         if not (ctx.scenario.search_only and self._searches(ctx)):
             slate = fill(slate, ctx, self.catalog, self.trending, self.popular, explore or None)
         slate = pin(slate, ctx, self.catalog)
+        unseen: set[ItemId] = set()
         if self.ranker is not None:
             slate = contribute(self._anchors(slate, ctx), self.ranker)
-        slate = explain(slate, ctx, self.catalog, self._attribute(ctx), explore)
+            unseen = self._unseen(slate, self.ranker)
+        slate = explain(slate, ctx, self.catalog, self._attribute(ctx), explore, unseen)
         return [
             RecommendedItem(i, float(s), source, reason)
             for i, s, source, reason in zip(
@@ -207,6 +210,14 @@ class Pipeline:
         slate = retrieve_ranked(ctx, ranker, self.model.item_vocab, histories, only)
         slate = rank(featurize(slate, ranker, histories, ctx.request.scenario), ranker)
         return self._within(slate, explore)
+
+    def _unseen(self, slate: Slate, ranker: RankedModel) -> set[ItemId]:
+        """The slate's items that have had no event (the ranker knows them by their text)."""
+        rows = self.model.item_vocab.lookup(slate.item_ids)
+        first = ranker.item_stats.first_seen
+        return {
+            i for i, r in zip(slate.item_ids, rows, strict=True) if r >= 0 and np.isnan(first[r])
+        }
 
     def _anchors(self, slate: Slate, ctx: Context) -> Slate:
         """The slate with co-visitation's anchors of its ranked items (reasons of those items).
