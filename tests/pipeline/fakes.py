@@ -21,7 +21,7 @@ Rows = npt.NDArray[np.int64]
 class FakeStats:
     category: Rows
     category_names: tuple[str, ...]
-    first_seen: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    unseen: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 @dataclass

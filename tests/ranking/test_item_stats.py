@@ -10,6 +10,7 @@ import pytest
 
 from shoprec.data import Interactions
 from shoprec.errors import ArtifactError
+from shoprec.models.cold_items import TextNeighbours
 from shoprec.ranking.item_stats import ARRAY_NAMES, ItemStats
 
 DAY = 86_400.0
@@ -84,6 +85,26 @@ def test_arrays_and_state_round_trip() -> None:
     assert again.end_time == stats.end_time
     with pytest.raises(ArtifactError, match="pop_recent"):
         ItemStats.from_arrays({k: v for k, v in arrays.items() if k != "pop_recent"}, {})
+
+
+def test_an_item_without_events_takes_its_neighbours_popularity_and_age_and_stays_unseen() -> None:
+    stats = ItemStats.from_interactions(hand_log())  # rows a, b, c, d; c has no event
+    assert stats.unseen.tolist() == [False, False, True, False]
+    near = TextNeighbours(
+        cold=np.array([2]),
+        rows=np.array([[0, 1]]),
+        similarity=np.array([[0.9, 0.8]], np.float32),
+        weights=np.array([[0.75, 0.25]], np.float32),
+        n_items=4,
+    )
+    imputed = stats.with_cold_items(near)
+    assert imputed.pop_all[2] == pytest.approx(0.75 * np.log1p(3) + 0.25 * np.log1p(2))
+    assert imputed.first_seen[2] == pytest.approx(0.75 * T0 + 0.25 * (T0 + 2 * DAY))
+    assert imputed.unseen.tolist() == stats.unseen.tolist()  # the truth, for explanations
+    np.testing.assert_array_equal(imputed.pop_all[[0, 1, 3]], stats.pop_all[[0, 1, 3]])
+    # An artifact written before `unseen` existed: no first event = unseen.
+    old = {k: v for k, v in stats.arrays().items() if k != "unseen"}
+    assert ItemStats.from_arrays(old, stats.state()).unseen.tolist() == stats.unseen.tolist()
 
 
 def test_empty_log() -> None:

@@ -160,9 +160,10 @@ def _cold_positive_shares(
     def spy(self: RankedRecommender, fitted: FittedSources, targets: Any) -> Any:
         training = real(self, fitted, targets)
         if training.data is not None and len(targets) > 100:  # the training users' set
-            # A withheld item has no first event (its popularity may come from neighbours).
-            age = training.data.x[:, list(self.feature_names).index("age_days")]
-            shares[name] = float(np.mean(np.isnan(age[training.data.y == 1])))
+            hist, wanted = targets.cases.histories, targets.cases.targets
+            cands = self.candidates(hist, exclude=history_rows(hist))
+            found = np.asarray([t in c.rows for c, t in zip(cands, wanted, strict=True)])
+            shares[name] = float(np.mean(self.item_stats.unseen[wanted[found]]))
         return training
 
     monkeypatch.setattr(RankedRecommender, "training_data", spy)

@@ -53,8 +53,8 @@ class ItemStatsLike(Protocol):
         """Category name of each code."""
 
     @property
-    def first_seen(self) -> npt.NDArray[np.float64]:
-        """``(N,)`` time of each item's first event; NaN: it has had none."""
+    def unseen(self) -> npt.NDArray[np.bool_]:
+        """``(N,)`` True where the item has had no event."""
 
 
 @runtime_checkable

@@ -214,10 +214,8 @@ class Pipeline:
     def _unseen(self, slate: Slate, ranker: RankedModel) -> set[ItemId]:
         """The slate's items that have had no event (the ranker knows them by their text)."""
         rows = self.model.item_vocab.lookup(slate.item_ids)
-        first = ranker.item_stats.first_seen
-        return {
-            i for i, r in zip(slate.item_ids, rows, strict=True) if r >= 0 and np.isnan(first[r])
-        }
+        unseen = ranker.item_stats.unseen
+        return {i for i, r in zip(slate.item_ids, rows, strict=True) if r >= 0 and unseen[r]}
 
     def _anchors(self, slate: Slate, ctx: Context) -> Slate:
         """The slate with co-visitation's anchors of its ranked items (reasons of those items).

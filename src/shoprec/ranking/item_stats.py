@@ -33,12 +33,15 @@ TYPE_COUNTS: dict[str, str] = {
     "purchase": "purchase",
     "favorite": "favorite",
 }
-#: The popularity arrays (what :meth:`ItemStats.with_cold_items` imputes).
+#: The popularity arrays.
 POPULARITY = ("pop_all", "pop_recent", *(f"pop_{name}" for name in TYPE_COUNTS))
+#: What :meth:`ItemStats.with_cold_items` imputes.
+IMPUTED = (*POPULARITY, "first_seen")
 #: Names of the arrays :meth:`ItemStats.arrays` writes (and :meth:`ItemStats.from_arrays` reads).
 ARRAY_NAMES = (
     *POPULARITY,
     "first_seen",
+    "unseen",
     "price",
     "in_stock",
     "category",
@@ -56,6 +59,8 @@ class ItemStats:
         pop_view: ``log1p`` of its view events (``pop_cart``, ``pop_purchase``,
             ``pop_favorite`` likewise for add-to-cart, purchase, favourite).
         first_seen: Timestamp of its first event; NaN when it has none.
+        unseen: True where the item has had no event (its popularity and first event may be
+            its text neighbours': :meth:`with_cold_items`).
         price: Catalogue price; NaN when unknown.
         in_stock: 1 in stock, 0 out of stock, NaN unknown.
         category: Category code (index into ``category_names``); -1 when none.
@@ -72,6 +77,7 @@ class ItemStats:
     pop_purchase: FloatArray
     pop_favorite: FloatArray
     first_seen: npt.NDArray[np.float64]
+    unseen: npt.NDArray[np.bool_]
     price: FloatArray
     in_stock: FloatArray
     category: IntArray
@@ -118,6 +124,7 @@ class ItemStats:
             pop_purchase=by_type["purchase"],
             pop_favorite=by_type["favorite"],
             first_seen=first,
+            unseen=np.isnan(first),
             price=_column(catalogue, Columns.PRICE, n),
             in_stock=_column(catalogue, Columns.IN_STOCK, n),
             category=category,
@@ -128,12 +135,14 @@ class ItemStats:
         )
 
     def with_cold_items(self, neighbours: TextNeighbours) -> ItemStats:
-        """The statistics with each cold item as popular as its text neighbours.
+        """The statistics with each cold item described by its text neighbours.
 
-        Weighted means of their (log) counts; its first event, which it has not had, stays
-        unknown, so the ranker can still tell it is new.
+        Its popularity (log counts) and first event are the weighted means of theirs, as
+        co-visitation and EASE score it as they would them: a never-seen item that still
+        looked new would be ranked below every warm one for it (measured in
+        docs/benchmarks.md, "Cold items"). :attr:`unseen` keeps the truth (explanations).
         """
-        imputed: dict[str, Any] = {n: neighbours.mean(getattr(self, n)) for n in POPULARITY}
+        imputed: dict[str, Any] = {n: neighbours.mean(getattr(self, n)) for n in IMPUTED}
         return replace(self, **imputed)
 
     # -- names for explanations ------------------------------------------------------------
@@ -167,6 +176,8 @@ class ItemStats:
         Raises:
             ArtifactError: When an array is missing.
         """
+        # Artifacts older than the neighbours' imputation: unseen = no first event.
+        arrays = {"unseen": np.isnan(arrays.get("first_seen", np.zeros(0))), **arrays}
         missing = [name for name in ARRAY_NAMES if name not in arrays]
         if missing:
             raise ArtifactError(f"item statistics: missing arrays {', '.join(missing)}")
