@@ -93,7 +93,6 @@ def test_an_item_without_events_takes_its_neighbours_popularity_and_age_and_stay
     near = TextNeighbours(
         cold=np.array([2]),
         rows=np.array([[0, 1]]),
-        similarity=np.array([[0.9, 0.8]], np.float32),
         weights=np.array([[0.75, 0.25]], np.float32),
         n_items=4,
     )

@@ -29,14 +29,12 @@ class TextNeighbours:
     Attributes:
         cold: ``(U,)`` rows of the cold items.
         rows: ``(U, k)`` rows of each one's nearest known items, nearest first.
-        similarity: ``(U, k)`` their cosine similarities.
-        weights: ``(U, k)`` softmax(similarity / temperature): each row sums to 1.
+        weights: ``(U, k)`` softmax(cosine similarity / temperature): each row sums to 1.
         n_items: Catalogue size.
     """
 
     cold: IntArray
     rows: IntArray
-    similarity: FloatArray
     weights: FloatArray
     n_items: int
 
@@ -60,11 +58,7 @@ class TextNeighbours:
         if not len(cold) or k == 0:
             empty = np.zeros((0, 0))
             return cls(
-                np.zeros(0, np.int64),
-                empty.astype(np.int64),
-                empty.astype(np.float32),
-                empty.astype(np.float32),
-                len(text),
+                np.zeros(0, np.int64), empty.astype(np.int64), empty.astype(np.float32), len(text)
             )
         import faiss  # exact inner-product top-k without a (U, K) similarity matrix
 
@@ -74,7 +68,7 @@ class TextNeighbours:
         logits = (sim - sim[:, :1]) / temperature  # the nearest first: stable softmax
         weights = np.exp(logits)
         weights /= weights.sum(axis=1, keepdims=True)
-        return cls(cold, warm[nn], sim, weights.astype(np.float32), len(text))
+        return cls(cold, warm[nn], weights.astype(np.float32), len(text))
 
     def __len__(self) -> int:
         return len(self.cold)

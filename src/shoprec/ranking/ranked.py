@@ -133,11 +133,12 @@ class RankedConfig(BaseConfig):
     """Cap on the requests the ranker trains on (a seeded sample); ``None``: all."""
 
     cold_neighbors: int = Field(3, ge=0)
-    """An item without events (listed after the log, or withheld while the ranker trains) is
-    described to the ranker by this many known items nearest to it by text: co-visitation,
-    EASE and popularity score it, and its popularity features count, as the weighted mean of
-    theirs (:mod:`shoprec.models.cold_items`). 0: it reaches the ranker through the text
-    source and its content features only."""
+    """A catalogue item without events (never interacted with, or withheld while the ranker
+    trains) is described to the ranker by this many known items nearest to it by text:
+    co-visitation, EASE and popularity score it, and its popularity and age features read, as
+    the weighted mean of theirs (:mod:`shoprec.models.cold_items`). 0: it reaches the ranker
+    through the text source and its content features only, and ranks far lower
+    (docs/benchmarks.md, "Cold items described by their text neighbours")."""
 
     cold_temperature: float = Field(0.02, gt=0.0)
     """Softmax temperature over the neighbours' text cosine similarities."""
