@@ -172,6 +172,7 @@ def sports_pipeline() -> SportsPipeline:
     def build(
         model: BaseRecommender | None = None,
         affinity: CategoryAffinity | None = None,
+        items: list[Item] | None = None,
         **config: object,
     ) -> Pipeline:
         events = sports_events()
@@ -182,7 +183,7 @@ def sports_pipeline() -> SportsPipeline:
         popular = Trending(math.inf, {"view": 1.0}, resort_interval_s=0.0)
         popular.observe_frame(events)
         text = TextIndex(HashingTextEncoder(64))
-        items = sports_items()
+        items = items or sports_items()
         text.add([i.item_id for i in items], [i.title or "" for i in items])
         return Pipeline(
             model or covisit,

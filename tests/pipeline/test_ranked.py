@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import polars as pl
 import pytest
 
+from shoprec.data import Interactions
 from shoprec.events import Item
-from shoprec.models import CoVisitation
+from shoprec.models import CoVisitation, FitOptions
 from shoprec.pipeline import FALLBACK_SOURCES, RankedModel, Request
-from shoprec.ranking import RankedRecommender
+from shoprec.ranking import RankedConfig, RankedRecommender, SourceSpec
 from shoprec.rules import FilterSpec
 from shoprec.types import HistoryEvent, Query
 
-from .conftest import NOW, SportsPipeline
+from .conftest import NOW, SportsPipeline, sports_events, sports_items
 
 #: A runner who looked at shoe 0, its sock and watch, then shoe 1: the plant says sock 1.
 RUNNER = ("s0", "k0", "w0", "s1")
@@ -102,3 +104,25 @@ def test_a_product_page_names_the_item_on_screen(
     query = Query(context_items=("h2",))
     out = sports_pipeline(ranked_model).recommend(Request(query, n=3, scenario="product"))
     assert (out[0].item_id, out[0].reason) == ("b2", "goes well with blue hat modelh2")
+
+
+def test_an_item_nobody_touched_is_ranked_by_its_neighbours_and_called_new(
+    sports_pipeline: SportsPipeline,
+) -> None:
+    # A sock just like k1 (the plant after s1) that nobody has interacted with yet.
+    twin = Item(item_id="k1new", title="blue sock modelk1", category="socks", brand="brandk")
+    items = [*sports_items(), twin]
+    data = Interactions(
+        sports_events(), pl.DataFrame([i.model_dump() for i in items]).drop("attributes")
+    )
+    sources = {"covisit": SourceSpec(key="covisit", k=20)}  # no text source: only neighbours
+    model = RankedRecommender(
+        RankedConfig(sources=sources, text_encoder="hashing", ranker_params={"n_threads": 1})
+    )
+    model.fit(data, FitOptions(seed=0, device="cpu"))
+    unseen = np.flatnonzero(model.item_stats.unseen)
+    assert "k1new" in {model.item_vocab.ids[r] for r in unseen}  # (w0, w3 have none either)
+    out = sports_pipeline(model, items=items).recommend(Request(_query(), n=20))
+    reasons = {r.item_id: r.reason for r in out}
+    assert "k1new" in reasons  # co-visitation proposes it where it would propose k1
+    assert not re.match("bought together|popular", reasons["k1new"])
