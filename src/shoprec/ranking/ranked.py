@@ -392,6 +392,8 @@ class RankedRecommender(BaseRecommender):
         near = TextNeighbours.find(
             self._text.vectors, known, cfg.cold_neighbors, cfg.cold_temperature
         )
+        if not len(near):
+            return fitted  # every item has events: nothing to copy
         logger.info("ranked: %d items without events described by their text neighbours", len(near))
         models = {
             name: model.with_cold_items(near) if isinstance(model, ImputesColdItems) else model
