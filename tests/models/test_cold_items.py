@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from shoprec.data import Interactions, UserSequences
+from shoprec.errors import ModelError
 from shoprec.models import EASE, CoVisitation, FitOptions, Popularity
 from shoprec.models.cold_items import ImputesColdItems, TextNeighbours
 
@@ -16,24 +17,27 @@ from shoprec.models.cold_items import ImputesColdItems, TextNeighbours
 AXES = {"a": 0, "b": 1, "c": 2, "d": 3, "twin": 1, "blank": None}
 
 
-def shop() -> Interactions:
+def shop(listed: tuple[str, ...] = tuple(AXES)) -> Interactions:
     rows = []
     for u in range(12):  # a then b, again and again; c and d now and then
         rows += [(f"u{u}", "a", float(3 * u)), (f"u{u}", "b", 3.0 * u + 1)]
         rows.append((f"u{u}", "c" if u % 2 else "d", 3.0 * u + 2))
     events = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
-    items = pl.DataFrame({"item_id": list(AXES), "title": list(AXES)})
+    items = pl.DataFrame({"item_id": list(listed), "title": list(listed)})
     return Interactions(events.with_columns(event_type=pl.lit("view")), items)
 
 
-def text_of(data: Interactions) -> np.ndarray:
-    """Unit text vectors by :data:`AXES` (a slight tilt keeps the twin from being b itself)."""
-    text = np.zeros((data.n_items, 5), dtype=np.float32)
-    for row, item in enumerate(data.item_vocab.ids):
+def text_of(data: Interactions, ids: list[str] | None = None) -> np.ndarray:
+    """Unit text vectors by :data:`AXES` (a slight tilt keeps the twin from being b itself).
+
+    Rows follow ``ids`` (default: ``data``'s vocabulary).
+    """
+    ids = ids if ids is not None else data.item_vocab.ids
+    text = np.zeros((len(ids), 5), dtype=np.float32)
+    for row, item in enumerate(ids):
         if AXES[item] is not None:
             text[row, AXES[item]] = 1.0
-    twin = data.item_vocab.ids.index("twin")
-    text[twin, 4] = 0.3
+    text[ids.index("twin"), 4] = 0.3
     norms = np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
     return np.asarray(text / norms, dtype=np.float32)
 
@@ -108,3 +112,36 @@ def test_a_cold_item_in_a_history_leads_where_its_neighbour_would() -> None:
     from_b = imputed.score_batch(UserSequences.from_lists([[row(data, "b")]]))
     known = known_of(data)
     np.testing.assert_allclose(from_twin[0, known], from_b[0, known])
+
+
+@pytest.mark.parametrize("model_cls", [CoVisitation, EASE, Popularity])
+def test_items_added_after_the_fit_are_scored_by_their_neighbours_or_not_at_all(
+    model_cls: type[CoVisitation | EASE | Popularity],
+) -> None:
+    data = shop(listed=("a", "b", "c", "d"))  # twin and blank are listed after the fit
+    model = model_cls()
+    model.fit(data, FitOptions())
+    ids = [*data.item_vocab.ids, "twin", "blank"]
+    known = np.arange(len(ids)) < data.n_items
+    near = TextNeighbours.find(text_of(data, ids), known, k=1, temperature=0.05)
+    grown = model.with_cold_items(near, added=["twin", "blank"])
+    assert grown.item_vocab.ids == ids and model.item_vocab.ids == ids[:-2]
+    history = UserSequences.from_lists([[ids.index("a")]])
+    scores = grown.score_batch(history)
+    assert scores.shape == (1, len(ids))
+    b, twin, blank = ids.index("b"), ids.index("twin"), ids.index("blank")
+    assert scores[0, twin] == pytest.approx(scores[0, b]) and scores[0, b] > 0
+    assert np.nan_to_num(scores[0, blank]) == 0.0  # no text: nothing to go by
+    with pytest.raises(ModelError, match="catalogue of 6"):
+        model.with_cold_items(near, added=["twin"])
+
+
+def test_only_keeps_the_cold_items_asked_for() -> None:
+    data = shop()
+    known = known_of(data)
+    known[row(data, "d")] = False
+    near = TextNeighbours.find(text_of(data), known, k=2, temperature=0.05)
+    assert sorted(near.cold.tolist()) == sorted([row(data, "twin"), row(data, "d")])
+    only = near.only(np.asarray([row(data, "d")]))
+    assert only.cold.tolist() == [row(data, "d")] and only.rows.shape == (1, 2)
+    assert len(near.only(np.zeros(0, dtype=np.int64))) == 0

@@ -28,6 +28,10 @@ FEATURE_REASONS = re.compile(
 )
 
 
+def _catalogue(items: list[Item]) -> pl.DataFrame:
+    return pl.DataFrame([i.model_dump() for i in items]).drop("attributes")
+
+
 def _query(items: tuple[str, ...] = RUNNER) -> Query:
     return Query(history=tuple(HistoryEvent(i, "view", NOW + k) for k, i in enumerate(items)))
 
@@ -112,9 +116,7 @@ def test_an_item_nobody_touched_is_ranked_by_its_neighbours_and_called_new(
     # A sock just like k1 (the plant after s1) that nobody has interacted with yet.
     twin = Item(item_id="k1new", title="blue sock modelk1", category="socks", brand="brandk")
     items = [*sports_items(), twin]
-    data = Interactions(
-        sports_events(), pl.DataFrame([i.model_dump() for i in items]).drop("attributes")
-    )
+    data = Interactions(sports_events(), _catalogue(items))
     sources = {"covisit": SourceSpec(key="covisit", k=20)}  # no text source: only neighbours
     model = RankedRecommender(
         RankedConfig(sources=sources, text_encoder="hashing", ranker_params={"n_threads": 1})
@@ -126,3 +128,27 @@ def test_an_item_nobody_touched_is_ranked_by_its_neighbours_and_called_new(
     reasons = {r.item_id: r.reason for r in out}
     assert "k1new" in reasons  # co-visitation proposes it where it would propose k1
     assert not re.match("bought together|popular", reasons["k1new"])
+
+
+def test_an_item_listed_after_the_fit_is_served_at_once_and_called_new(
+    sports_pipeline: SportsPipeline,
+) -> None:
+    sources = {"covisit": SourceSpec(key="covisit", k=20)}
+    model = RankedRecommender(
+        RankedConfig(sources=sources, text_encoder="hashing", ranker_params={"n_threads": 1})
+    )
+    model.fit(Interactions(sports_events(), _catalogue(sports_items())), FitOptions(seed=0))
+    # A sock just like k1 (the plant after s1), listed while the model serves.
+    twin = Item(item_id="k1new", title="blue sock modelk1", category="socks", brand="brandk")
+    items = [*sports_items(), twin]
+    before = sports_pipeline(model, items=items)
+    after = before.with_items([twin])
+    assert after is not before and "k1new" not in model.item_vocab  # served copy grown
+    stats = after.model.item_stats  # type: ignore[attr-defined]
+    row = after.model.item_vocab.index_of("k1new")
+    assert stats.category_name(row) == "socks" and stats.brand_name(row) == "brandk"
+    out = after.recommend(Request(_query(), n=20))
+    reasons = {r.item_id: r.reason for r in out}
+    assert "k1new" in reasons  # co-visitation proposes it where it would propose k1
+    assert not re.match("bought together|popular", reasons["k1new"])
+    assert "k1new" not in {r.item_id for r in before.recommend(Request(_query(), n=20))}

@@ -106,6 +106,38 @@ def test_an_item_without_events_takes_its_neighbours_popularity_and_age_and_stay
     assert ItemStats.from_arrays(old, stats.state()).unseen.tolist() == stats.unseen.tolist()
 
 
+def test_new_items_take_their_catalogue_rows_and_new_names_get_new_codes() -> None:
+    stats = ItemStats.from_interactions(hand_log())
+    listed = pl.DataFrame(
+        {
+            "item_id": ["n1", "elsewhere", "n2"],
+            "category": ["skin", "hair", "nails"],
+            "brand": ["Nova", None, None],
+            "price": [4.0, 1.0, None],
+            "in_stock": [False, True, True],
+        }
+    )
+    grown = stats.with_items(["n1", "n2", "n3"], listed)  # n3 is not listed
+    assert len(grown) == 7
+    assert grown.unseen[4:].all() and np.isnan(grown.first_seen[4:]).all()
+    assert grown.pop_all[4:].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(grown.price[4:], [4.0, np.nan, np.nan])
+    np.testing.assert_array_equal(grown.in_stock[4:], [0.0, 1.0, np.nan])
+    assert [grown.category_name(r) for r in (0, 1, 4, 5, 6)] == [
+        "skin",
+        "hair",
+        "skin",
+        "nails",
+        None,
+    ]
+    assert [grown.brand_name(r) for r in (0, 4, 5)] == ["Zed", "Nova", None]
+    assert grown.category[:4].tolist() == stats.category.tolist()  # old codes stay
+    assert stats.with_items([], listed) is stats
+    assert len(stats.with_items(["n1"], None)) == 5 and np.isnan(
+        stats.with_items(["n1"], None).price[4]
+    )
+
+
 def test_empty_log() -> None:
     data = Interactions(
         pl.DataFrame(schema={"user_id": pl.String, "item_id": pl.String}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -200,6 +201,66 @@ def test_collaborative_sources_propose_unseen_items_by_their_text_neighbours(
     )
     assert shares["0"] == 0.0  # co-visitation alone never proposes an item it never saw
     assert shares["3"] > 0.05
+
+
+def test_an_item_listed_after_the_fit_is_ranked_as_its_text_twin(
+    fitted: RankedRecommender, shop: tuple[Interactions, EvalSet], tmp_path: Path
+) -> None:
+    data, cases = shop
+    texts = dict(zip(data.item_vocab.ids, data.item_texts(), strict=True))
+    # A twin of i13 in text and catalogue row; i2's new text is ignored (already known).
+    row = _catalogue().filter(pl.col("item_id") == "i13").with_columns(item_id=pl.lit("new13"))
+    model = copy.deepcopy(fitted)
+    model.add_items(["new13", "i2"], [texts["i13"], "something else"], row)
+    assert len(fitted.item_vocab) == N_ITEMS  # the fitted model is untouched
+    twin, original = model.item_vocab.lookup(["new13", "i13"])
+    assert model.item_stats.unseen[twin] and not model.item_stats.unseen[original]
+    hist = cases.histories
+    cands = model.candidates(hist, exclude=history_rows(hist))
+    feats = model.features(hist, cands)
+    scores = model.score_batch(hist)
+    assert scores.shape == (len(hist), N_ITEMS + 1)
+    # Its sources score it as its original (up to its other neighbours' small weights) ...
+    for source in model.source_models.values():
+        by_source = np.nan_to_num(np.asarray(source.score_batch(hist)))  # type: ignore[union-attr]
+        np.testing.assert_allclose(by_source[:, twin], by_source[:, original], atol=1e-3)
+    # ... it is proposed wherever its original is, and the ranker reads the same item features
+    # (popularity, age, price, brand, text: every column from pop_all on) and ranks them alike.
+    item_columns = slice(model.feature_names.index("pop_all"), None)
+    pairs = []
+    for u, (c, f) in enumerate(zip(cands, feats, strict=True)):
+        rows = list(c.rows)
+        if original in rows and original not in hist.items_of(u):
+            assert twin in rows
+            twin_f, original_f = f[rows.index(twin)], f[rows.index(original)]
+            np.testing.assert_allclose(
+                twin_f[item_columns], original_f[item_columns], rtol=1e-3, atol=1e-4
+            )
+            pairs.append((scores[u, twin], scores[u, original]))
+    assert len(pairs) >= 5
+    assert np.corrcoef(np.asarray(pairs).T)[0, 1] > 0.9
+    model.save(tmp_path / "grown")
+    loaded = load_model(tmp_path / "grown")
+    np.testing.assert_array_equal(loaded.score_batch(hist), scores)
+
+
+def test_an_item_without_a_catalogue_row_has_unknown_content_and_a_rigid_source_waits(
+    shop: tuple[Interactions, EvalSet], fitted: RankedRecommender
+) -> None:
+    model = copy.deepcopy(fitted)
+    model.add_items(["bare"], ["product 13 | brand5 | cat1"])
+    row = model.item_vocab.index_of("bare")
+    assert row is not None
+    stats = model.item_stats
+    assert np.isnan(stats.price[row]) and stats.category[row] == -1 and stats.brand[row] == -1
+    als = RankedRecommender(
+        _config(
+            sources={"als": SourceSpec(key="als", k=20, params={"factors": 8, "iterations": 2})}
+        )
+    )
+    als.fit(shop[0], FIT)
+    als.add_items(["bare"], ["product 13 | brand5 | cat1"])
+    assert "bare" not in als.item_vocab  # ALS learns items only from events: next fit
 
 
 def test_withhold_items_drops_every_event_of_a_seeded_share_and_keeps_the_catalogue(

@@ -7,7 +7,14 @@ Owns fitting and scoring. Must not import ``retrieval``, ``ranking``, ``rules``,
 # The baselines (als, covisit, ease, popularity) and the content-based text model register
 # themselves when imported.
 from .als import ALS, ALSConfig
-from .base import BaseRecommender, EmbeddingModel, Recommender, Scores, read_artifact_meta
+from .base import (
+    BaseRecommender,
+    EmbeddingModel,
+    GrowsCatalogue,
+    Recommender,
+    Scores,
+    read_artifact_meta,
+)
 from .config import (
     BaseConfig,
     FitOptions,
@@ -52,6 +59,7 @@ __all__ = [
     "EASE",
     "EASEConfig",
     "FitOptions",
+    "GrowsCatalogue",
     "ModelVersions",
     "Popularity",
     "PopularityConfig",

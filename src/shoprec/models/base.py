@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from pydantic import ValidationError as PydanticValidationError
 from safetensors.numpy import load_file, save_file
 
@@ -202,6 +203,26 @@ class BaseRecommender(ABC):
         model._load_extra_state(meta.get("state", {}))
         model._fitted = True
         return model
+
+
+@runtime_checkable
+class GrowsCatalogue(Protocol):
+    """A fitted model that learns new items from their text (and catalogue row) without a refit."""
+
+    def add_items(
+        self,
+        item_ids: Sequence[ItemId],
+        texts: Sequence[str],
+        catalogue: pl.DataFrame | None = None,
+    ) -> None:
+        """Add items so they can be scored at once.
+
+        Args:
+            item_ids: The items; those already known are left as they are.
+            texts: Their encoder texts (title, brand, category, description).
+            catalogue: Their catalogue rows (``ITEM_SCHEMA``), for a model that reads price,
+                stock, category or brand (the learned ranker); text-only models ignore it.
+        """
 
 
 def new_items(

@@ -11,15 +11,21 @@ collaborative sources and item statistics (:class:`ImputesColdItems`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from shoprec.data import IdVocab
+from shoprec.errors import ModelError
+from shoprec.types import ItemId
+
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
+T = TypeVar("T", bound=np.generic)
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,7 @@ class TextNeighbours:
         warm = np.flatnonzero(known & has_text).astype(np.int64)
         k = min(k, len(warm))
         if not len(cold) or k == 0:
-            empty = np.zeros((0, 0))
-            return cls(
-                np.zeros(0, np.int64), empty.astype(np.int64), empty.astype(np.float32), len(text)
-            )
+            return cls.none(len(text))
         import faiss  # exact inner-product top-k without a (U, K) similarity matrix
 
         index = faiss.IndexFlatIP(text.shape[1])
@@ -70,8 +73,19 @@ class TextNeighbours:
         weights /= weights.sum(axis=1, keepdims=True)
         return cls(cold, warm[nn], weights.astype(np.float32), len(text))
 
+    @classmethod
+    def none(cls, n_items: int) -> TextNeighbours:
+        """No cold item described, in a catalogue of ``n_items``."""
+        empty = np.zeros((0, 0))
+        return cls(np.zeros(0, np.int64), empty.astype(np.int64), empty.astype(np.float32), n_items)
+
     def __len__(self) -> int:
         return len(self.cold)
+
+    def only(self, rows: IntArray) -> TextNeighbours:
+        """The same neighbours for the cold items among ``rows`` only."""
+        keep = np.isin(self.cold, rows)
+        return TextNeighbours(self.cold[keep], self.rows[keep], self.weights[keep], self.n_items)
 
     def matrix(self) -> sp.csr_matrix:
         """``W`` ``(N, N)``: ``W[j, c]`` the weight of known item ``j`` in cold item ``c``."""
@@ -114,9 +128,40 @@ class TextNeighbours:
         return sp.csr_matrix(matrix + w.T @ matrix + matrix @ w, dtype=matrix.dtype)
 
 
+def grown_vocab(vocab: IdVocab, added: Sequence[ItemId], neighbours: TextNeighbours) -> IdVocab:
+    """A copy of ``vocab`` with ``added`` appended: the catalogue ``neighbours`` describes.
+
+    Raises:
+        ModelError: When the grown vocabulary is not the size of that catalogue.
+    """
+    out = IdVocab(vocab.ids)
+    out.add(added)
+    if len(out) != neighbours.n_items:
+        raise ModelError(
+            f"cold items: {len(vocab)} known + {len(added)} added items, but the neighbours "
+            f"describe a catalogue of {neighbours.n_items}"
+        )
+    return out
+
+
+def padded(values: npt.NDArray[T], n: int, fill: float, square: bool = False) -> npt.NDArray[T]:
+    """``values`` grown along its first axis (and its second, when ``square``) to ``n``."""
+    width = [(0, n - values.shape[0])] + [(0, 0)] * (values.ndim - 1)
+    if square:
+        width[1] = (0, n - values.shape[1])
+    return np.pad(values, width, constant_values=fill)
+
+
 @runtime_checkable
 class ImputesColdItems(Protocol):
     """A fitted model that can describe its cold items by their text neighbours."""
 
-    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
-        """A copy that scores each cold item from its neighbours (this model unchanged)."""
+    def with_cold_items(self, neighbours: TextNeighbours, added: Sequence[ItemId] = ()) -> Self:
+        """A copy that scores each cold item from its neighbours (this model unchanged).
+
+        Args:
+            neighbours: The cold items and their neighbours, in the catalogue grown by
+                ``added``.
+            added: Items new to the model, appended to its catalogue first (no events; scored
+                where ``neighbours`` describes them, never otherwise).
+        """

@@ -18,9 +18,10 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shoprec.data import IdVocab, Interactions, UserSequences
+from shoprec.types import ItemId
 
 from .base import BaseRecommender, Scores
-from .cold_items import TextNeighbours
+from .cold_items import TextNeighbours, grown_vocab
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, recency_weights, type_weight_table
@@ -211,15 +212,18 @@ class CoVisitation(BaseRecommender):
         picks = np.concatenate(spans) if spans else np.zeros(0, np.int64)
         return (ends - starts).astype(np.int64), m.indices[picks], m.data[picks]
 
-    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
+    def with_cold_items(self, neighbours: TextNeighbours, added: Sequence[ItemId] = ()) -> Self:
         """A copy whose cold items take their text neighbours' rows and columns (means).
 
         A cold item is then proposed where its neighbours would be, and leads from a
-        shopper's history where they would lead.
+        shopper's history where they would lead. ``added`` items start with empty ones.
         """
         self._require_fitted()
         out = copy.copy(self)
-        out._matrix = neighbours.impute_sparse(self._matrix)
+        out.item_vocab = grown_vocab(self.item_vocab, added, neighbours)
+        matrix = self._matrix.copy()
+        matrix.resize((len(out.item_vocab),) * 2)
+        out._matrix = neighbours.impute_sparse(matrix)
         return out
 
     # -- artifacts -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ inverting another: beyond ``max_items`` it is refused in favour of co-visitation
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -16,9 +17,10 @@ from scipy.linalg import lapack
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ConfigError, ModelError
+from shoprec.types import ItemId
 
 from .base import BaseRecommender, Scores
-from .cold_items import TextNeighbours
+from .cold_items import TextNeighbours, grown_vocab, padded
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, strongest, type_weight_table, user_item_matrix
@@ -110,16 +112,18 @@ class EASE(BaseRecommender):
         scores[histories.lengths() == 0] = np.nan
         return scores
 
-    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
+    def with_cold_items(self, neighbours: TextNeighbours, added: Sequence[ItemId] = ()) -> Self:
         """A copy whose cold items take their text neighbours' rows and columns of ``B``.
 
         The weighted means (:class:`~.cold_items.TextNeighbours`); they are then scored like
-        known items instead of NaN.
+        known items instead of NaN. ``added`` items without neighbours stay unscored.
         """
         self._require_fitted()
         out = copy.copy(self)
-        out._weights = neighbours.impute_square(self._weights)
-        known = self._known.copy()
+        out.item_vocab = grown_vocab(self.item_vocab, added, neighbours)
+        n = len(out.item_vocab)
+        out._weights = neighbours.impute_square(padded(self._weights, n, 0.0, square=True))
+        known = padded(self._known, n, False)
         known[neighbours.cold] = True
         out._set_known(known)
         return out

@@ -7,6 +7,7 @@ floor every other model must beat.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -15,10 +16,10 @@ import polars as pl
 from pydantic import Field
 
 from shoprec.data import IdVocab, Interactions, UserSequences
-from shoprec.types import Columns
+from shoprec.types import Columns, ItemId
 
 from .base import BaseRecommender, Scores
-from .cold_items import TextNeighbours
+from .cold_items import TextNeighbours, grown_vocab, padded
 from .config import FitOptions, WeightedConfig
 from .registry import register
 from .weighting import history_weights, recency_weights, type_weight_table
@@ -120,11 +121,17 @@ class Popularity(BaseRecommender):
         scores = np.where(in_history, item_share * self._within, self._relative - 2.0)
         return np.where(categorised, scores, self._relative[None, :]).astype(np.float32)
 
-    def with_cold_items(self, neighbours: TextNeighbours) -> Self:
-        """A copy in which each cold item is as popular as its text neighbours (weighted mean)."""
+    def with_cold_items(self, neighbours: TextNeighbours, added: Sequence[ItemId] = ()) -> Self:
+        """A copy in which each cold item is as popular as its text neighbours (weighted mean).
+
+        ``added`` items have no category here (the model counts categories at fit).
+        """
         self._require_fitted()
         out = copy.copy(self)
-        out._set_state(neighbours.mean(self._popularity), self._category)
+        out.item_vocab = grown_vocab(self.item_vocab, added, neighbours)
+        n = len(out.item_vocab)
+        popularity = neighbours.mean(padded(self._popularity, n, 0.0))
+        out._set_state(popularity, padded(self._category, n, -1))
         return out
 
     # -- artifacts -------------------------------------------------------------------------

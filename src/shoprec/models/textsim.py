@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import DataError
@@ -158,11 +159,17 @@ class TextSim(BaseRecommender):
         scores[~query.any(axis=1)] = np.nan
         return scores
 
-    def add_items(self, item_ids: Sequence[ItemId], texts: Sequence[str]) -> None:
+    def add_items(
+        self,
+        item_ids: Sequence[ItemId],
+        texts: Sequence[str],
+        catalogue: pl.DataFrame | None = None,
+    ) -> None:
         """Add new items by their text: scored from the next call on, without a refit.
 
         Items already in the vocabulary are left as they are; an empty text gives an item that
-        cannot be scored (as at fit).
+        cannot be scored (as at fit). ``catalogue`` is not read: the text is all this model
+        knows of an item.
 
         Raises:
             DataError: When ``item_ids`` and ``texts`` differ in length.

@@ -20,7 +20,7 @@ Owns the request wiring; may import ``retrieval``, ``ranking``, ``rules`` and th
 below, never ``settings``, ``serving`` or anything above.
 """
 
-from .capabilities import CandidateSetLike, Explains, GrowsCatalogue, RankedModel
+from .capabilities import CandidateSetLike, Explains, RankedModel
 from .config import PipelineConfig, ScenarioConfig, default_scenarios
 from .fill import FALLBACK_SOURCES, fill
 from .pipeline import Pipeline, item_text
@@ -32,7 +32,6 @@ __all__ = [
     "CandidateSetLike",
     "Context",
     "Explains",
-    "GrowsCatalogue",
     "Pipeline",
     "PipelineConfig",
     "RankedModel",

@@ -113,11 +113,3 @@ class Explains(Protocol):
         self, query: Query, item_ids: Sequence[ItemId], n_last: int = 5
     ) -> dict[ItemId, list[tuple[ItemId, float]]]:
         """Per item, ``(history item, contribution)`` pairs, largest first."""
-
-
-@runtime_checkable
-class GrowsCatalogue(Protocol):
-    """A model that learns new items from their text without retraining."""
-
-    def add_items(self, item_ids: Sequence[ItemId], texts: Sequence[str]) -> None:
-        """Add items so they can be scored at once."""

@@ -13,9 +13,11 @@ from dataclasses import replace
 from functools import cached_property, partial
 
 import numpy as np
+import polars as pl
 
+from shoprec.data import ITEM_SCHEMA
 from shoprec.events import Item
-from shoprec.models import BaseRecommender
+from shoprec.models import BaseRecommender, GrowsCatalogue
 from shoprec.retrieval import (
     CandidateSource,
     CategoryAffinity,
@@ -31,7 +33,7 @@ from shoprec.retrieval import (
 from shoprec.rules import CatalogView
 from shoprec.types import ItemId
 
-from .capabilities import Explains, GrowsCatalogue, HasSourceModels, RankedModel, Rows
+from .capabilities import Explains, HasSourceModels, RankedModel, Rows
 from .config import PipelineConfig, ScenarioConfig
 from .diversify import category_of, diversify, interleave
 from .explain import Attribute, attribution, contribute, explain
@@ -116,14 +118,16 @@ class Pipeline:
     def with_items(self, items: Sequence[Item]) -> Pipeline:
         """This pipeline, or a new one whose model also scores ``items`` from their text.
 
-        Only models that grow their catalogue (the text-based Transformer) learn new items
-        this way; the model is copied first, so requests in flight keep a consistent one.
+        Only models that grow their catalogue (the text-based Transformer, ``textsim``, the
+        learned ranker) learn new items this way; the model is copied first, so requests in
+        flight keep a consistent one.
         """
         fresh = [i for i in items if i.item_id not in self.model.item_vocab]
         if not isinstance(self.model, GrowsCatalogue) or not fresh:
             return self
         model = copy.deepcopy(self.model)
-        model.add_items([i.item_id for i in fresh], [item_text(i) for i in fresh])
+        rows = pl.DataFrame([i.to_row() for i in fresh], schema=ITEM_SCHEMA, orient="row")
+        model.add_items([i.item_id for i in fresh], [item_text(i) for i in fresh], rows)
         return Pipeline(
             model,
             self.config,

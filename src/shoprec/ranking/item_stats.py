@@ -8,6 +8,7 @@ Shoes this week").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from shoprec.data import Interactions
+from shoprec.data import ITEM_SCHEMA, Interactions, conform
 from shoprec.errors import ArtifactError
 from shoprec.models.cold_items import TextNeighbours
-from shoprec.types import EVENT_TYPE_CODES, Columns
+from shoprec.types import EVENT_TYPE_CODES, Columns, ItemId
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -145,6 +146,44 @@ class ItemStats:
         imputed: dict[str, Any] = {n: neighbours.mean(getattr(self, n)) for n in IMPUTED}
         return replace(self, **imputed)
 
+    def with_items(self, added: Sequence[ItemId], catalogue: pl.DataFrame | None) -> ItemStats:
+        """The statistics of a catalogue grown by ``added`` (new rows, in that order).
+
+        A new item has no events (:attr:`unseen`, no popularity or first event:
+        :meth:`with_cold_items` describes it) and takes its price, stock, category and brand
+        from ``catalogue`` (``ITEM_SCHEMA`` columns), unknown where it is not listed there.
+        """
+        k = len(added)
+        if not k:
+            return self
+        listed = conform(catalogue if catalogue is not None else pl.DataFrame(), ITEM_SCHEMA)
+        listed = listed.filter(pl.col(Columns.ITEM).is_in(list(added))).unique(
+            Columns.ITEM, keep="last", maintain_order=True
+        )
+        place = {item: row for row, item in enumerate(added)}
+        rows = [place[item] for item in listed[Columns.ITEM].to_list()]
+        listed = listed.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+        category, category_names = _grown_codes(
+            self.category, self.category_names, listed, Columns.CATEGORY, k
+        )
+        brand, brand_names = _grown_codes(self.brand, self.brand_names, listed, Columns.BRAND, k)
+        empty = np.zeros(k, dtype=np.float32)
+        grown: dict[str, Any] = {
+            name: np.concatenate([getattr(self, name), empty]) for name in POPULARITY
+        }
+        return replace(
+            self,
+            **grown,
+            first_seen=np.concatenate([self.first_seen, np.full(k, np.nan)]),
+            unseen=np.concatenate([self.unseen, np.ones(k, dtype=bool)]),
+            price=np.concatenate([self.price, _column(listed, Columns.PRICE, k)]),
+            in_stock=np.concatenate([self.in_stock, _column(listed, Columns.IN_STOCK, k)]),
+            category=category,
+            brand=brand,
+            category_names=category_names,
+            brand_names=brand_names,
+        )
+
     # -- names for explanations ------------------------------------------------------------
     def category_name(self, row: int) -> str | None:
         """The category of item ``row`` (``None`` when it has none)."""
@@ -201,6 +240,19 @@ def _column(catalogue: pl.DataFrame, name: str, n: int) -> FloatArray:
     values = catalogue[name].cast(pl.Float32).to_numpy()
     out[catalogue["_row"].to_numpy()] = np.where(np.isfinite(values), values, np.nan)
     return out
+
+
+def _grown_codes(
+    codes: IntArray, names: tuple[str, ...], listed: pl.DataFrame, column: str, k: int
+) -> tuple[IntArray, tuple[str, ...]]:
+    """``codes`` and ``names`` grown by ``k`` rows of ``listed``: a new name gets a new code."""
+    new_codes, new_names = _codes(listed, column, k)
+    known = set(names)
+    names = names + tuple(name for name in new_names if name not in known)
+    index = {name: code for code, name in enumerate(names)}
+    # The trailing -1 maps "no name" (-1) to itself.
+    remap = np.asarray([index[name] for name in new_names] + [-1], dtype=np.int64)
+    return np.concatenate([codes, remap[new_codes]]), names
 
 
 def _codes(catalogue: pl.DataFrame, name: str, n: int) -> tuple[IntArray, tuple[str, ...]]:

@@ -13,6 +13,7 @@ their candidates, and a leakage guard checks that no source saw it.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,17 +22,18 @@ from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from pydantic import Field, model_validator
 
 from shoprec.data import IdVocab, Interactions, UserSequences
 from shoprec.errors import ArtifactError, DataError, NotFittedError
 from shoprec.features.text import MINILM
-from shoprec.models import BaseConfig, BaseRecommender, FitOptions, load_model
-from shoprec.models.base import Scores
+from shoprec.models import BaseConfig, BaseRecommender, FitOptions, GrowsCatalogue, load_model
+from shoprec.models.base import Scores, new_items
 from shoprec.models.cold_items import ImputesColdItems, TextNeighbours
 from shoprec.models.textsim import unit_text_vectors
 from shoprec.models.weighting import check_history
-from shoprec.types import EventType
+from shoprec.types import EventType, ItemId
 
 from .candidates import (
     TEXT_SOURCE,
@@ -400,6 +402,88 @@ class RankedRecommender(BaseRecommender):
             for name, model in fitted.models.items()
         }
         return replace(fitted, models=models, neighbours=near)
+
+    # -- catalogue growth ------------------------------------------------------------------
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """A copy that :meth:`add_items` can grow without touching this model.
+
+        What it changes in place is copied: the vocabulary and the sources that grow
+        themselves (a Transformer). The rest is shared, never changed in place: the trained
+        ranker (its compiled trees took seconds to build), the item statistics and text
+        vectors (replaced whole) and the sources replaced by copies (an EASE matrix is large).
+        """
+        out = copy.copy(self)
+        memo[id(self)] = out
+        out.item_vocab = IdVocab(self.item_vocab.ids)
+        out._sources = {
+            name: copy.deepcopy(source, memo) if isinstance(source, GrowsCatalogue) else source
+            for name, source in self._sources.items()
+        }
+        out._build()
+        return out
+
+    def add_items(
+        self,
+        item_ids: Sequence[ItemId],
+        texts: Sequence[str],
+        catalogue: pl.DataFrame | None = None,
+    ) -> None:
+        """Add items listed after the fit: candidates and ranked at once, without a refit.
+
+        A new item is described as an item without events is at fit: by its
+        :attr:`~RankedConfig.cold_neighbors` nearest items with events by text (co-visitation,
+        EASE and popularity score it, its popularity and age read, as their weighted mean),
+        the text source and features read its text, and its price, stock, category and brand
+        come from ``catalogue`` (unknown for items not listed there). Items already known are
+        left as they are. When a source cannot take new items (one that is neither
+        co-visitation, EASE, popularity, text nor text-based), nothing is added: the items
+        wait for the next fit.
+
+        Raises:
+            DataError: When ``item_ids`` and ``texts`` differ in length.
+        """
+        self._require_fitted()
+        fresh = new_items(self.item_vocab, item_ids, texts)
+        if not fresh:
+            return
+        rigid = [
+            name
+            for name, source in self._sources.items()
+            if source is not self._text
+            and not isinstance(source, ImputesColdItems | GrowsCatalogue)
+        ]
+        if rigid:
+            logger.warning(
+                "ranked: sources %s cannot take new items; %d items wait for the next fit",
+                rigid,
+                len(fresh),
+            )
+            return
+        added, added_texts = list(fresh), list(fresh.values())
+        n = len(self.item_vocab) + len(added)
+        near = TextNeighbours.none(n)
+        text = self._text
+        if text is not None:
+            cfg = self.config
+            vectors = unit_text_vectors(added_texts, cfg.text_encoder, cfg.text_cache_dir, "cpu")
+            if vectors is None:  # only empty texts
+                vectors = np.zeros((len(added), text.vectors.shape[1]), dtype=np.float32)
+            text = self._text = TextSimilarity(np.concatenate([text.vectors, vectors]))
+            if cfg.cold_neighbors:
+                known = np.concatenate([~self.item_stats.unseen, np.zeros(len(added), bool)])
+                near = TextNeighbours.find(
+                    text.vectors, known, cfg.cold_neighbors, cfg.cold_temperature
+                ).only(np.arange(len(self.item_vocab), n))
+        for name, source in self._sources.items():
+            if isinstance(source, TextSimilarity) and text is not None:
+                self._sources[name] = text
+            elif isinstance(source, ImputesColdItems):
+                self._sources[name] = source.with_cold_items(near, added)
+            elif isinstance(source, GrowsCatalogue):
+                source.add_items(added, added_texts)
+        self._stats = self.item_stats.with_items(added, catalogue).with_cold_items(near)
+        self.item_vocab.add(added)
+        self._build()
 
     def _install(self, fitted: FittedSources) -> None:
         """Serve from ``fitted``'s sources, with item statistics counted on what they saw."""

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -378,10 +379,16 @@ class SASRec(BaseRecommender):
         return out
 
     # -- catalogue growth ------------------------------------------------------------------
-    def add_items(self, item_ids: Sequence[ItemId], texts: Sequence[str]) -> None:
+    def add_items(
+        self,
+        item_ids: Sequence[ItemId],
+        texts: Sequence[str],
+        catalogue: pl.DataFrame | None = None,
+    ) -> None:
         """Add new items (by text) to a fitted model so they can be scored right away.
 
-        Items already in the vocabulary are left as they are. With ``item_repr="id"`` the new
+        Items already in the vocabulary are left as they are; ``catalogue`` is not read (the
+        model knows an item by its text and ID). With ``item_repr="id"`` the new
         items are added but cannot be scored (NaN) until the model is retrained.
 
         Raises:
