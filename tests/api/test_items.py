@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import item_ids
+from shoprec.data import Interactions
+from shoprec.jobs import train_and_publish
+from shoprec.models import FitOptions, ModelVersions, TextSim
+from shoprec.serving import create_app
+
+from .conftest import item_ids, make_settings, shop_events, shop_items
 
 
 def _everywhere(client: TestClient) -> list[list[str]]:
@@ -56,3 +64,27 @@ def test_405_allow_names_the_methods_of_the_most_specific_path(client: TestClien
     assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
     item = client.post("/v1/items/b")
     assert item.status_code == 405 and item.headers["allow"] == "DELETE, GET, PATCH"
+
+
+def test_a_model_that_cannot_learn_new_items_keeps_serving_and_the_write_stands(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Interactions(shop_events(), shop_items())
+    versions = ModelVersions(home / "models")
+    params = {"text_encoder": "hashing-32"}
+    train_and_publish(data, "textsim", params, versions, FitOptions(), validate=False)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(TextSim, "add_items", broken)
+    with TestClient(create_app(make_settings(home, covisit=False))) as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        before = service.engine
+        new = {"item_id": "g", "title": "striped socks g", "category": "socks", "price": 4.0}
+        assert client.put("/v1/items", json={"items": [new]}).status_code == 200
+        assert client.get("/v1/items/g").json()["title"] == "striped socks g"
+        assert service.engine is before  # the old model serves on
+        metrics = client.get("/metrics").text
+        assert 'shoprec_item_learning_failures_total{variant="default"} 1.0' in metrics
+        assert client.get("/v1/users/nobody/recommendations", params={"n": 3}).status_code == 200

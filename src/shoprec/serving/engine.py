@@ -262,14 +262,29 @@ class ModelEngine:
                     log.exception("warm-up of scenario %s failed", scenario)
 
     def learn_items(self, items: Sequence[Item]) -> None:
-        """Let every variant's model score new items (text-based models) with one swap."""
+        """Let every variant's model score new items (text-based models) with one swap.
+
+        The items are already stored when this runs, so a model that fails to learn them must
+        not fail the write: that variant keeps its model (logged), and the items reach it
+        with its next fit.
+        """
         with self._lock:
             engine = self._engine
             if engine is None:
                 return
-            pipelines = {n: p.with_items(items) for n, p in engine.pipelines.items()}
+            pipelines = {n: self._grown(n, p, items) for n, p in engine.pipelines.items()}
             if any(pipelines[n] is not p for n, p in engine.pipelines.items()):
                 self._engine = Engine(engine.version, pipelines)
+
+    def _grown(self, variant: str, pipeline: Pipeline, items: Sequence[Item]) -> Pipeline:
+        try:
+            return pipeline.with_items(items)
+        except Exception:
+            self._metrics.item_learning_failures.labels(variant=variant).inc()
+            log.exception(
+                "variant %s could not learn %d new items; it keeps its model", variant, len(items)
+            )
+            return pipeline
 
     def knows_item(self, item_id: ItemId) -> bool:
         """Whether a model in service has the item in its vocabulary."""

@@ -48,6 +48,12 @@ class ServiceMetrics:
             ["variant"],
             registry=r,
         )
+        self.item_learning_failures = Counter(
+            "shoprec_item_learning_failures",
+            "Catalogue writes a variant's model could not learn (it keeps its model)",
+            ["variant"],
+            registry=r,
+        )
         self.state_size = Gauge("shoprec_live_state_users", "Shoppers held in memory", registry=r)
         self.catalog_size = Gauge("shoprec_catalog_items", "Items in the catalogue", registry=r)
 
