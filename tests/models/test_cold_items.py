@@ -75,7 +75,9 @@ def test_a_dense_and_a_sparse_matrix_are_imputed_alike_without_a_cold_cold_entry
     text = np.eye(5, dtype=np.float32)
     text[3] = text[4] = (text[0] + text[1]) / np.sqrt(2)
     near = TextNeighbours.find(text, known, k=2, temperature=1.0)
-    dense = near.impute_square(m)
+    given = m.copy()
+    dense = near.impute_square(given)
+    assert dense is given  # in place: a catalogue-sized matrix is not copied again
     np.testing.assert_allclose(dense[3], 0.5 * (m[0] + m[1]), rtol=1e-6)  # tied: half each
     np.testing.assert_allclose(dense[:, 4], 0.5 * (m[:, 0] + m[:, 1]), rtol=1e-6)
     assert dense[3:, 3:].tolist() == [[0.0, 0.0], [0.0, 0.0]]

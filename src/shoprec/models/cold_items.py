@@ -108,17 +108,20 @@ class TextNeighbours:
         return out
 
     def impute_square(self, matrix: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
-        """An item-item matrix with each cold item's row and column its neighbours' mean.
+        """``matrix``, in place, with each cold item's row and column its neighbours' mean.
 
-        Both are means of the given matrix, whose cold rows and columns are empty, so the
-        cold-cold block stays empty (no item is scored from itself).
+        In place because the matrix may be catalogue-sized (EASE's dense ``B``): callers pass
+        their own fresh copy. Both means read the matrix as given, whose cold rows and columns
+        are empty, so the cold-cold block stays empty (no item is scored from itself).
         """
-        out = self.mean(matrix)
-        if len(self):
-            out[:, self.cold] = sum(
-                self.weights[:, j] * matrix[:, self.rows[:, j]] for j in range(self.rows.shape[1])
-            )
-        return out
+        if not len(self):
+            return matrix
+        k = range(self.rows.shape[1])
+        columns = sum(self.weights[:, j] * matrix[:, self.rows[:, j]] for j in k)  # (N, U)
+        # Rows next: the neighbours' rows still have empty cold columns.
+        matrix[self.cold] = sum(self.weights[:, j, None] * matrix[self.rows[:, j]] for j in k)
+        matrix[:, self.cold] = columns
+        return matrix
 
     def impute_sparse(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         """:meth:`impute_square` for a sparse matrix (``M + WᵀM + MW``)."""

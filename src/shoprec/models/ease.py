@@ -122,6 +122,7 @@ class EASE(BaseRecommender):
         out = copy.copy(self)
         out.item_vocab = grown_vocab(self.item_vocab, added, neighbours)
         n = len(out.item_vocab)
+        # The padded array is a new one: imputing it in place leaves this model's untouched.
         out._weights = neighbours.impute_square(padded(self._weights, n, 0.0, square=True))
         known = padded(self._known, n, False)
         known[neighbours.cold] = True
