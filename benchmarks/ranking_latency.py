@@ -45,11 +45,13 @@ from shoprec.ranking import (
     history_rows,
 )
 from shoprec.ranking.candidates import TEXT_SOURCE
+from shoprec.ranking.ranked import default_sources
 from shoprec.types import EVENT_TYPE_CODES, HistoryEvent, Query
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-#: Candidates per source when ``--sources`` gives no ``:k``.
-DEFAULT_K = {"sasrec": 100, "covisit": 70, "ease": 70, "popularity": 30, "text": 50}
+#: Candidates per source when ``--sources`` gives no ``:k``: the ranked model's defaults
+#: (the Transformer, not a default source, with the k docs/ranking.md suggests for it).
+DEFAULT_K = {"sasrec": 100} | {name: spec.k for name, spec in default_sources().items()}
 SHOWN = 10
 WARM_UP = 20
 STEPS = (
