@@ -50,7 +50,7 @@ def test_runner_chooses_parameters_on_validation_and_writes_reports(tmp_path: Pa
     assert row["cases"] == 30
     assert row["epochs"] is None
     assert row["train_seconds"] >= 0.0 and row["eval_seconds"] >= 0.0
-    assert "NDCG@10_std" not in row
+    assert "NDCG@10_std" not in row and "by_seed" not in row
     # two tuning fits + one test fit, then "done"
     assert [c[1:] for c in calls] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert calls[-1][0] == "done"
@@ -282,6 +282,9 @@ def test_feature_importance_is_averaged_over_seeds_and_reported(tmp_path: Path) 
         ("age_days", pytest.approx(0.15)),
     ]
     assert ranker["candidate_recall"] == 0.625 and ranker["candidate_recall_std"] > 0
+    by_seed = [seed["candidate_recall"] for seed in ranker["by_seed"]]
+    assert len(by_seed) == 2 and by_seed[0] != by_seed[1]
+    assert np.mean(by_seed) == pytest.approx(0.625)
     assert "feature_importance" not in plain and "candidate_recall" not in plain
     saved = json.loads((tmp_path / "feature_importance.json").read_text())
     assert saved == {"test-ranker": ranker["feature_importance"]}

@@ -43,7 +43,12 @@ DataArg = Annotated[
     Path, typer.Option("--data", help="Dataset folder (shoprec format) or native-format files.")
 ]
 ProtocolOption = Annotated[str, typer.Option(help=f"Split protocol: {', '.join(SPLIT_PROTOCOLS)}.")]
-SeedsOption = Annotated[int, typer.Option(min=1, help="Final fits per model (mean and std).")]
+SeedsOption = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Final fits per model (mean and std; each seed's figures under by_seed)."
+    ),
+]
 ModelParamOption = Annotated[
     list[str] | None,
     typer.Option(

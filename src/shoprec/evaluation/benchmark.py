@@ -420,6 +420,8 @@ def _row(
 ) -> dict[str, Any]:
     """One ``results.json`` object: chosen params, seed-averaged metrics, trials, buckets.
 
+    With more than one seed, ``"by_seed"`` lists each seed's metrics (index = seed).
+
     A model with ``feature_importance()`` (a ranker) adds ``"feature_importance"``: the mean
     over the seeds' final fits, the most important first.
     """
@@ -439,6 +441,9 @@ def _row(
         if len(runs) > 1:
             row[f"{name}_std"] = float(values.std(ddof=1))
     row["cases"] = int(row["cases"])
+    if len(runs) > 1:
+        # Each seed's own figures (index = seed), for paired comparisons between models.
+        row["by_seed"] = [run.metrics for run in runs]
     # Buckets depend on the split; the first seed's are reported.
     row["by_activity"] = runs[0].by_activity
     importances = [run.importance for run in runs if run.importance]
